@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+// One workspace config: `npm test` at the root runs every package's tests.
+// Packages import each other by name; tests resolve those names to source so
+// they never run against a stale build.
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@tapestry/crdt-schema': src('crdt-schema'),
+      '@tapestry/node': src('node'),
+    },
+  },
+  test: {
+    projects: [
+      { extends: true, test: { name: 'crdt-schema', root: 'packages/crdt-schema' } },
+      { extends: true, test: { name: 'node', root: 'packages/node', testTimeout: 60_000, hookTimeout: 60_000 } },
+      { extends: true, test: { name: 'desktop', root: 'packages/desktop', testTimeout: 60_000 } },
+    ],
+    include: ['test/**/*.test.ts'],
+  },
+})
