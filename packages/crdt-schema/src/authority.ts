@@ -1,0 +1,268 @@
+/**
+ * Authority records: the signed statements beside Yjs content that say who
+ * wrote a narrative, who its authors are, where each author consents it may go,
+ * and whether it was withdrawn (DESIGN.md, "Documents and authority"). The node
+ * signs `encodeRecordPayload(record)` (adding its own domain separation) and
+ * stores record + signer + signature; this package defines the payloads.
+ *
+ * Encoding: canonical CBOR (cborg, RFC 8949 deterministic: smallest ints and
+ * lengths, map keys sorted bytewise, no tags, no indefinite lengths, no
+ * undefined/NaN/Infinity). Arrays of member ids are sorted and de-duplicated.
+ * `decodeRecordPayload` accepts only bytes that re-encode to themselves, so one
+ * record has exactly one byte form (signatures cannot be malleated).
+ *
+ * Every record has `v` (the record format version, separate from the content
+ * schema; currently 1) and `type`. A newer `v` gives `FutureSchemaVersionError`,
+ * an unknown `type` gives `UnknownKindError`: keep storing and forwarding those.
+ */
+import { decode, encode, rfc8949EncodeOptions } from 'cborg'
+import * as v from 'valibot'
+import { AudienceSchema, normalizeAudience } from './audience.js'
+import {
+  FutureSchemaVersionError,
+  InvalidRecordError,
+  OversizedError,
+  type SchemaError,
+  SchemaValidationError,
+  UnknownKindError,
+} from './errors.js'
+import { isDocId } from './ids.js'
+import { MAX_AUTHORS, MAX_RECORD_BYTES } from './limits.js'
+import { err, ok, type Result } from './result.js'
+import {
+  deepFreeze,
+  docIdSchema,
+  MemberIdSchema,
+  TimestampSchema,
+  TribeIdSchema,
+  validate,
+} from './validate.js'
+
+/** The authority record format version this package writes and reads. */
+export const RECORD_VERSION = 1
+
+const AnyDocIdSchema = v.custom<string>((s) => isDocId(s), 'not a document id')
+
+export const NarrativeGenesisSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('narrative.genesis'),
+  narrativeId: docIdSchema('narrative'),
+  tribeId: TribeIdSchema,
+  creator: MemberIdSchema,
+  authors: v.pipe(v.array(MemberIdSchema), v.minLength(1), v.maxLength(MAX_AUTHORS)),
+  audience: AudienceSchema,
+  createdAt: TimestampSchema,
+})
+export const NarrativeAudienceSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('narrative.audience'),
+  narrativeId: docIdSchema('narrative'),
+  member: MemberIdSchema,
+  audience: AudienceSchema,
+  at: TimestampSchema,
+})
+export const NarrativeCoauthorSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('narrative.coauthor'),
+  narrativeId: docIdSchema('narrative'),
+  member: MemberIdSchema,
+  at: TimestampSchema,
+})
+export const NarrativeWithdrawSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('narrative.withdraw'),
+  narrativeId: docIdSchema('narrative'),
+  by: MemberIdSchema,
+  at: TimestampSchema,
+})
+export const EchoGenesisSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('echo.genesis'),
+  echoId: docIdSchema('echo'),
+  narrativeId: docIdSchema('narrative'),
+  responder: MemberIdSchema,
+  /** The responder's consent for this echo; absent = no narrower than the narrative. */
+  audience: v.optional(AudienceSchema),
+  createdAt: TimestampSchema,
+})
+export const ErasureReceiptSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('erasure.receipt'),
+  docId: AnyDocIdSchema,
+  member: MemberIdSchema,
+  at: TimestampSchema,
+})
+
+export const AuthorityRecordSchema = v.variant('type', [
+  NarrativeGenesisSchema,
+  NarrativeAudienceSchema,
+  NarrativeCoauthorSchema,
+  NarrativeWithdrawSchema,
+  EchoGenesisSchema,
+  ErasureReceiptSchema,
+])
+
+type Out<S extends v.GenericSchema> = Readonly<v.InferOutput<S>>
+export type NarrativeGenesis = Out<typeof NarrativeGenesisSchema>
+export type NarrativeAudienceChange = Out<typeof NarrativeAudienceSchema>
+export type NarrativeCoauthor = Out<typeof NarrativeCoauthorSchema>
+export type NarrativeWithdraw = Out<typeof NarrativeWithdrawSchema>
+export type EchoGenesis = Out<typeof EchoGenesisSchema>
+export type ErasureReceipt = Out<typeof ErasureReceiptSchema>
+export type AuthorityRecord = Out<typeof AuthorityRecordSchema>
+export type AuthorityRecordType = AuthorityRecord['type']
+export const RECORD_TYPES: readonly AuthorityRecordType[] = [
+  'narrative.genesis',
+  'narrative.audience',
+  'narrative.coauthor',
+  'narrative.withdraw',
+  'echo.genesis',
+  'erasure.receipt',
+]
+
+/** Input to the folds: a decoded record and the member whose signature over it the node verified. */
+export interface SignedRecord {
+  readonly signer: string
+  readonly record: AuthorityRecord
+}
+
+/** The member who must sign a record for it to count. */
+export function requiredSigner(record: AuthorityRecord): string {
+  switch (record.type) {
+    case 'narrative.genesis':
+      return record.creator
+    case 'narrative.audience':
+      return record.member
+    case 'narrative.coauthor':
+      // any current author may add a co-author; the fold checks authorship, this is the subject
+      return record.member
+    case 'narrative.withdraw':
+      return record.by
+    case 'echo.genesis':
+      return record.responder
+    case 'erasure.receipt':
+      return record.member
+  }
+}
+
+/** The document a record is about. */
+export function recordSubject(record: AuthorityRecord): string {
+  switch (record.type) {
+    case 'echo.genesis':
+      return record.echoId
+    case 'erasure.receipt':
+      return record.docId
+    default:
+      return record.narrativeId
+  }
+}
+
+/** Canonical form: sorted, de-duplicated id arrays, normalized audiences, no undefined fields. */
+export function normalizeRecord(record: AuthorityRecord): AuthorityRecord {
+  const out: Record<string, unknown> = {}
+  for (const [k, val] of Object.entries(record)) if (val !== undefined) out[k] = val
+  if ('audience' in record && record.audience !== undefined) {
+    out.audience = normalizeAudience(record.audience)
+  }
+  if (record.type === 'narrative.genesis') out.authors = [...new Set(record.authors)].sort()
+  return out as AuthorityRecord
+}
+
+/** Validates an untrusted value as an authority record. Never throws. */
+export function validateRecord(input: unknown): Result<AuthorityRecord, SchemaError> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return err(new InvalidRecordError('record is not a map'))
+  }
+  const { v: version, type } = input as { v?: unknown; type?: unknown }
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    return err(new SchemaValidationError('invalid record version', [String(version)]))
+  }
+  if (version > RECORD_VERSION) return err(new FutureSchemaVersionError(version, RECORD_VERSION))
+  if (typeof type !== 'string') return err(new SchemaValidationError('record has no type'))
+  if (!(RECORD_TYPES as readonly string[]).includes(type)) return err(new UnknownKindError(type))
+  const r = validate(AuthorityRecordSchema, input, type)
+  if (!r.ok) return r
+  if (r.value.type === 'narrative.genesis' && !r.value.authors.includes(r.value.creator)) {
+    return err(new SchemaValidationError('the creator must be one of the authors'))
+  }
+  return ok(r.value)
+}
+
+const DECODE_OPTIONS = {
+  strict: true,
+  rejectDuplicateMapKeys: true,
+  allowIndefinite: false,
+  allowUndefined: false,
+  allowInfinity: false,
+  allowNaN: false,
+  allowBigInt: false,
+  useMaps: false,
+} as const
+
+/**
+ * The canonical bytes of a record (what the node signs). Throws a typed error
+ * (`SchemaValidationError`/`OversizedError`) if the record is invalid: that is a
+ * local bug, not peer data.
+ */
+export function encodeRecordPayload(record: AuthorityRecord): Uint8Array {
+  const valid = validateRecord(normalizeRecord(record))
+  if (!valid.ok) throw valid.error
+  const bytes = encode(normalizeRecord(valid.value), rfc8949EncodeOptions)
+  if (bytes.length > MAX_RECORD_BYTES) {
+    throw new OversizedError('record', MAX_RECORD_BYTES, bytes.length)
+  }
+  return bytes
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+/** Decodes and validates record bytes from a peer. Never throws. */
+export function decodeRecordPayload(bytes: Uint8Array): Result<AuthorityRecord, SchemaError> {
+  if (!(bytes instanceof Uint8Array)) return err(new InvalidRecordError('not bytes'))
+  if (bytes.length > MAX_RECORD_BYTES) {
+    return err(new OversizedError('record', MAX_RECORD_BYTES, bytes.length))
+  }
+  let value: unknown
+  try {
+    value = decode(bytes, DECODE_OPTIONS)
+  } catch (cause) {
+    return err(new InvalidRecordError('record is not valid CBOR', cause))
+  }
+  const r = validateRecord(value)
+  if (!r.ok) return r
+  let canonical: Uint8Array
+  try {
+    canonical = encode(normalizeRecord(r.value), rfc8949EncodeOptions)
+  } catch (cause) {
+    return err(new InvalidRecordError('record cannot be re-encoded', cause))
+  }
+  if (!equalBytes(canonical, bytes)) {
+    return err(new InvalidRecordError('record is not in canonical form'))
+  }
+  return ok(deepFreeze(r.value))
+}
+
+/** A total, deterministic order on records (by time, then type, then canonical bytes). */
+export function compareRecords(a: SignedRecord, b: SignedRecord): number {
+  const ta = recordTime(a.record)
+  const tb = recordTime(b.record)
+  if (ta !== tb) return ta - tb
+  if (a.record.type !== b.record.type) return a.record.type < b.record.type ? -1 : 1
+  const ka = keyOf(a)
+  const kb = keyOf(b)
+  return ka < kb ? -1 : ka > kb ? 1 : 0
+}
+
+function keyOf(s: SignedRecord): string {
+  try {
+    return `${s.signer} ${Array.from(encode(normalizeRecord(s.record), rfc8949EncodeOptions)).join(',')}`
+  } catch {
+    return s.signer
+  }
+}
+
+export function recordTime(record: AuthorityRecord): number {
+  return 'createdAt' in record ? record.createdAt : record.at
+}

@@ -1,0 +1,103 @@
+/**
+ * Document ids, tribe ids and member ids.
+ *
+ * Document id format: `<kind>_<multibase base32 of 16 bytes>`, e.g.
+ * `narrative_bx3vq…` — the kind, an underscore, then multibase base32 (prefix
+ * `b`, lower case RFC 4648 alphabet, no padding) of 128 bits: 26 characters after
+ * the `b`. Random for new documents; for profiles the 16 bytes are the first half
+ * of SHA-256(`tapestry/profile-id/v1` ‖ 0 ‖ tribeId ‖ 0 ‖ memberId), so every
+ * node derives the same id for a member's profile in a tribe.
+ *
+ * A tribe's id IS the id of its roster document (`roster_b…`).
+ *
+ * Member ids are libp2p PeerId strings of Ed25519 keys (base58btc, 52 characters,
+ * starting `12D3KooW`); only their shape is checked here.
+ */
+import { digest as sha256 } from 'lib0/hash/sha256'
+import { base32 } from 'multiformats/bases/base32'
+import { base58btc } from 'multiformats/bases/base58'
+import { InvalidIdError, UnknownKindError } from './errors.js'
+import { MAX_DOC_ID_CHARS } from './limits.js'
+import { err, ok, type Result } from './result.js'
+
+export const DOC_KINDS = ['roster', 'profile', 'narrative', 'echo', 'link'] as const
+export type DocKind = (typeof DOC_KINDS)[number]
+
+export type DocId = string
+export type TribeId = string
+export type MemberId = string
+
+export interface ParsedDocId {
+  readonly kind: DocKind
+  readonly id: DocId
+}
+
+const ID_BYTES = 16
+const DOC_ID_RE = /^([a-z][a-z0-9-]{0,31})_(b[a-z2-7]{26})$/
+const PEER_ID_RE = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
+const ED25519_PEER_ID_PREFIX = [0x00, 0x24, 0x08, 0x01, 0x12, 0x20]
+
+export function isDocKind(kind: unknown): kind is DocKind {
+  return typeof kind === 'string' && (DOC_KINDS as readonly string[]).includes(kind)
+}
+
+function encodeId(kind: DocKind, bytes: Uint8Array): DocId {
+  return `${kind}_${base32.encode(bytes.subarray(0, ID_BYTES))}`
+}
+
+/** A new, globally unique id for a document of `kind` (128 random bits). */
+export function newDocId(kind: DocKind): DocId {
+  const bytes = new Uint8Array(ID_BYTES)
+  globalThis.crypto.getRandomValues(bytes)
+  return encodeId(kind, bytes)
+}
+
+/** Validates an untrusted document id string. Unknown kinds give `UnknownKindError`. */
+export function parseDocId(s: unknown): Result<ParsedDocId, InvalidIdError | UnknownKindError> {
+  if (typeof s !== 'string') return err(new InvalidIdError('document id is not a string'))
+  if (s.length > MAX_DOC_ID_CHARS) return err(new InvalidIdError('document id is too long'))
+  const m = DOC_ID_RE.exec(s)
+  if (m === null) return err(new InvalidIdError(`malformed document id "${s}"`, s))
+  const kind = m[1]!
+  if (!isDocKind(kind)) return err(new UnknownKindError(kind, s))
+  try {
+    if (base32.decode(m[2]!).length !== ID_BYTES) throw new Error('length')
+  } catch {
+    return err(new InvalidIdError(`malformed document id "${s}"`, s))
+  }
+  return ok(Object.freeze({ kind, id: s }))
+}
+
+/** True when `s` is a valid document id, of `kind` if given. */
+export function isDocId(s: unknown, kind?: DocKind): s is DocId {
+  const r = parseDocId(s)
+  return r.ok && (kind === undefined || r.value.kind === kind)
+}
+
+/** The deterministic id of `memberId`'s profile document in tribe `tribeId`. */
+export function profileDocId(tribeId: TribeId, memberId: MemberId): DocId {
+  const input = new TextEncoder().encode(`tapestry/profile-id/v1\u0000${tribeId}\u0000${memberId}`)
+  return encodeId('profile', sha256(input))
+}
+
+/** Shape check of a libp2p Ed25519 PeerId string (base58btc identity multihash). */
+export function isMemberId(s: unknown): s is MemberId {
+  if (typeof s !== 'string' || !PEER_ID_RE.test(s)) return false
+  try {
+    const bytes = base58btc.baseDecode(s)
+    return bytes.length === 38 && ED25519_PEER_ID_PREFIX.every((b, i) => bytes[i] === b)
+  } catch {
+    return false
+  }
+}
+
+export function parseMemberId(s: unknown): Result<MemberId, InvalidIdError> {
+  return isMemberId(s)
+    ? ok(s)
+    : err(new InvalidIdError('not an Ed25519 libp2p PeerId', typeof s === 'string' ? s : undefined))
+}
+
+/** A tribe id is a roster document id. */
+export function isTribeId(s: unknown): s is TribeId {
+  return isDocId(s, 'roster')
+}

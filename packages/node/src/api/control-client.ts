@@ -1,0 +1,79 @@
+import type { DocumentEvent, NodeApi, NodeApiMethod } from '../core/node-api.js'
+import { TapestryError } from '../errors.js'
+import type { ControlInfo } from './control-file.js'
+
+/** NodeApi over a running node's control API (see control-server.ts for the routes). */
+export class ControlClient implements NodeApi {
+  private readonly base: string
+
+  constructor(private readonly info: Pick<ControlInfo, 'port' | 'token'>) {
+    this.base = `http://127.0.0.1:${info.port}`
+  }
+
+  private async call<T>(method: NodeApiMethod, ...args: unknown[]): Promise<T> {
+    let res: Response
+    try {
+      res = await fetch(`${this.base}/v1/rpc/${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(args),
+      })
+    } catch (err) {
+      throw new TapestryError(
+        'NODE_UNREACHABLE',
+        `the running node's control API did not answer (${(err as Error).message})`,
+        'check that `tapestry start` is still running for this data directory',
+      )
+    }
+    const body = (await res.json()) as { error?: { code: string; message: string; hint?: string } }
+    if (!res.ok) {
+      const e = body.error
+      throw new TapestryError(e?.code ?? 'INTERNAL', e?.message ?? `HTTP ${res.status}`, e?.hint)
+    }
+    return body as T
+  }
+
+  status: NodeApi['status'] = () => this.call('status')
+  createTribe: NodeApi['createTribe'] = (name) => this.call('createTribe', name)
+  tribes: NodeApi['tribes'] = () => this.call('tribes')
+  narrate: NodeApi['narrate'] = (input) => this.call('narrate', input)
+  narratives: NodeApi['narratives'] = (query) => this.call('narratives', query)
+  show: NodeApi['show'] = (id) => this.call('show', id)
+  echo: NodeApi['echo'] = (id, body) => this.call('echo', id, body)
+  withdraw: NodeApi['withdraw'] = (id) => this.call('withdraw', id)
+
+  /**
+   * Live document events until `signal` aborts. Reads the Server-Sent Events stream
+   * of /v1/events and decodes each event's update from base64.
+   */
+  async *events(signal: AbortSignal): AsyncGenerator<DocumentEvent> {
+    const res = await fetch(`${this.base}/v1/events`, {
+      headers: { authorization: `Bearer ${this.info.token}` },
+      signal,
+    })
+    if (!res.ok || !res.body) throw new TapestryError('UNAUTHORIZED', `events: HTTP ${res.status}`)
+    const decoder = new TextDecoder()
+    let buffered = ''
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true })
+        let end = buffered.indexOf('\n\n')
+        while (end >= 0) {
+          const block = buffered.slice(0, end)
+          buffered = buffered.slice(end + 2)
+          end = buffered.indexOf('\n\n')
+          if (!block.startsWith('data: ')) continue
+          const raw = JSON.parse(block.slice(6)) as Omit<DocumentEvent, 'update'> & {
+            update?: string
+          }
+          yield {
+            ...raw,
+            update: raw.update ? new Uint8Array(Buffer.from(raw.update, 'base64')) : undefined,
+          } as DocumentEvent
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err
+    }
+  }
+}

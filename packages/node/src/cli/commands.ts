@@ -1,0 +1,222 @@
+import { readFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { ControlClient } from '../api/control-client.js'
+import { readControlInfo } from '../api/control-file.js'
+import type { NarrativeView, NodeApi } from '../core/node-api.js'
+import { TapestryNode } from '../core/tapestry-node.js'
+import { paths, resolveDataDir } from '../data-dir.js'
+import { TapestryError, UsageError } from '../errors.js'
+import { createIdentity } from '../identity/index.js'
+import { probeLock } from '../store/index.js'
+import { type Output, short, table } from './output.js'
+import { runNode } from './start.js'
+
+interface Globals {
+  data?: string
+  json?: boolean
+}
+
+/**
+ * Runs `fn` against the member's node: through the control API when `tapestry start`
+ * holds this data directory (the store lock says so, not a pid file), else by opening
+ * the store directly for the length of the command.
+ */
+async function withApi<T>(globals: Globals, fn: (api: NodeApi) => Promise<T>): Promise<T> {
+  const dataDir = resolveDataDir(globals.data)
+  if (await probeLock(paths.store(dataDir))) {
+    const info = await readControlInfo(dataDir)
+    if (!info) {
+      throw new TapestryError(
+        'NODE_STARTING',
+        'a node is running on this data directory but its control API is not ready',
+        'wait a moment and retry',
+      )
+    }
+    return fn(new ControlClient(info))
+  }
+  const node = await TapestryNode.open({ dataDir })
+  try {
+    return await fn(node)
+  } finally {
+    await node.close()
+  }
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+function narrativeRows(ns: NarrativeView[]): string {
+  return table(
+    ['id', 'title', 'audience', 'status', 'authors', 'created'],
+    ns.map((n) => [
+      n.id,
+      n.title,
+      n.audience,
+      n.status,
+      n.authors.map(short).join(','),
+      new Date(n.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+    ]),
+  )
+}
+
+export function registerCommands(program: Command, out: Output): void {
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as Globals
+  const run = (cmd: Command, fn: (api: NodeApi) => Promise<void>) => withApi(globals(cmd), fn)
+
+  program
+    .command('init')
+    .description('create this member’s identity (an Ed25519 key) in the data directory')
+    .requiredOption('--name <name>', 'the name other members see')
+    .action(async (opts: { name: string }, cmd: Command) => {
+      const id = await createIdentity(resolveDataDir(globals(cmd).data), opts.name)
+      out.result({ memberId: id.memberId, name: id.name }, () =>
+        [`Created member ${id.memberId} (${id.name}).`, 'Next: `tapestry tribe create NAME`.'].join(
+          '\n',
+        ),
+      )
+    })
+
+  const tribe = program.command('tribe').description('create and manage tribes')
+  tribe
+    .command('create <name>')
+    .description('create a tribe with this member as its steward and a fresh swarm key')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const t = await api.createTribe(name)
+        out.result(t, () => `Created tribe ${t.name} (${t.tribeId}); you are its steward.`)
+      })
+    })
+
+  program
+    .command('tribes')
+    .description('the tribes this member belongs to')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const ts = await api.tribes()
+        out.result(ts, () =>
+          table(
+            ['tribe', 'name', 'role', 'members'],
+            ts.map((t) => [t.tribeId, t.name, t.role, String(t.members)]),
+          ),
+        )
+      })
+    })
+
+  program
+    .command('narrate')
+    .description('write a narrative')
+    .requiredOption('--title <title>', 'its title')
+    .option('--body <text>', 'its body')
+    .option('--body-file <file>', 'read its body from a file')
+    .option('--tribe <id>', 'the tribe (may be left out when you belong to one)')
+    .option('--audience <audience>', 'tribe | private | federated | circle:MEMBER,MEMBER')
+    .option('--tags <tags>', 'comma-separated tags', list)
+    .option('--mood <mood>', 'its mood')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      if ((opts.body === undefined) === (opts.bodyFile === undefined)) {
+        throw new UsageError('give exactly one of --body or --body-file')
+      }
+      const body =
+        typeof opts.bodyFile === 'string'
+          ? await readFile(opts.bodyFile, 'utf8')
+          : String(opts.body)
+      await run(cmd, async (api) => {
+        const r = await api.narrate({
+          title: String(opts.title),
+          body,
+          tribeId: opts.tribe as string | undefined,
+          audience: opts.audience as string | undefined,
+          tags: opts.tags as string[] | undefined,
+          mood: opts.mood as string | undefined,
+        })
+        out.result(r, () => `Narrative ${r.narrativeId} written and stored.`)
+      })
+    })
+
+  program
+    .command('narratives')
+    .description('narratives this member may see')
+    .option('--tribe <id>', 'only this tribe')
+    .action(async (opts: { tribe?: string }, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const ns = await api.narratives({ tribeId: opts.tribe })
+        out.result(ns, () => narrativeRows(ns))
+      })
+    })
+
+  program
+    .command('show <narrativeId>')
+    .description('one narrative with its echoes')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const n = await api.show(id)
+        out.result(n, () =>
+          [
+            `${n.title}  [${n.audience}, ${n.status}]`,
+            `by ${n.authors.join(', ')} · ${new Date(n.createdAt).toISOString()}`,
+            n.tags.length ? `tags: ${n.tags.join(', ')}` : '',
+            '',
+            n.body,
+            '',
+            `${n.echoes.length} echo(es)`,
+            ...n.echoes.map((e) => `  ${short(e.author)}: ${e.body}`),
+          ]
+            .filter((l, i) => l !== '' || i > 2)
+            .join('\n'),
+        )
+      })
+    })
+
+  program
+    .command('echo <narrativeId>')
+    .description('respond to a narrative')
+    .requiredOption('--body <text>', 'the response')
+    .action(async (id: string, opts: { body: string }, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const r = await api.echo(id, opts.body)
+        out.result(r, () => `Echo ${r.echoId} written.`)
+      })
+    })
+
+  program
+    .command('withdraw <narrativeId>')
+    .description('withdraw a narrative: its content is erased from this store')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const r = await api.withdraw(id)
+        out.result(r, () => `Narrative ${r.narrativeId} withdrawn; its content is erased here.`)
+      })
+    })
+
+  program
+    .command('status')
+    .description('this member, their tribes, and whether a node is running')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const s = await api.status()
+        out.result(s, () =>
+          [
+            `member    ${s.memberId} (${s.name})`,
+            `node      ${s.running ? 'running' : 'not running'}`,
+            `documents ${s.documents}`,
+            '',
+            table(
+              ['tribe', 'name', 'role', 'members'],
+              s.tribes.map((t) => [t.tribeId, t.name, t.role, String(t.members)]),
+            ),
+          ].join('\n'),
+        )
+      })
+    })
+
+  program
+    .command('start')
+    .description('run the node in the foreground until SIGINT or SIGTERM')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await runNode({ dataDir: resolveDataDir(globals(cmd).data), out })
+    })
+}

@@ -1,0 +1,167 @@
+import type { WriteResult } from '@tapestry/crdt-schema'
+import * as Y from 'yjs'
+import { clientIdFor, EnvelopeCoalescer, recordId, writerKey } from '../envelope/index.js'
+import type { DocId, Envelope, SignedRecord } from '../envelope/types.js'
+import { TapestryError } from '../errors.js'
+import type { Identity } from '../identity/index.js'
+import { docKind, type EnvelopeStore } from '../store/index.js'
+import type { DocumentEvent } from './node-api.js'
+
+/** Transaction origin of updates that come from the store or from peers, never the user. */
+export const REMOTE_ORIGIN = Symbol('tapestry/remote')
+
+/**
+ * Applies stored or received updates as non-local changes. Yjs gives a document a new
+ * random client id whenever a non-local update touches its own client id; the caller
+ * sets the writer's derived client id back afterwards, which is sound because every
+ * item under that id is this writer's own, signed, and now integrated in order.
+ */
+function applyStored(doc: Y.Doc, updates: readonly Uint8Array[]): void {
+  Y.transact(
+    doc,
+    () => {
+      for (const u of updates) Y.applyUpdate(doc, u, REMOTE_ORIGIN)
+    },
+    REMOTE_ORIGIN,
+  )
+}
+
+/** A snapshot is written when this many envelopes arrived since the last one (and on close). */
+const SNAPSHOT_EVERY = 256
+
+interface Replica {
+  readonly docId: DocId
+  readonly kind: string
+  readonly doc: Y.Doc
+  readonly writer: EnvelopeCoalescer
+  sinceSnapshot: number
+}
+
+/**
+ * The node's open documents: each a Yjs replica whose local changes the envelope
+ * coalescer signs and stores, loaded lazily from the latest snapshot plus the envelopes
+ * after it (never the whole history when a snapshot exists). The only place the node
+ * turns a document change into stored envelopes.
+ */
+export class DocumentSet {
+  readonly #replicas = new Map<DocId, Promise<Replica>>()
+  readonly #myWriter: string
+
+  constructor(
+    private readonly store: EnvelopeStore,
+    private readonly identity: Identity,
+    private readonly emit: (event: DocumentEvent) => void,
+  ) {
+    this.#myWriter = writerKey(identity.publicKey, identity.writerId)
+  }
+
+  /** The replica of a document the store holds, loading it on first use. */
+  async doc(docId: DocId): Promise<Y.Doc> {
+    return (await this.#replica(docId)).doc
+  }
+
+  /**
+   * Creates a document: stores its authority records first (a peer must be able to
+   * check the first envelope against them), then writes its initial content as this
+   * member's first envelope. Resolves once both are durable.
+   */
+  async create(
+    docId: DocId,
+    records: readonly SignedRecord[],
+    init: (doc: Y.Doc) => WriteResult,
+  ): Promise<Y.Doc> {
+    for (const rec of records) await this.store.putRecord(rec, recordId(rec))
+    const replica = await this.#replica(docId)
+    await this.#write(replica, init)
+    return replica.doc
+  }
+
+  /** Applies a local change and resolves once it is durable (then it may be acknowledged). */
+  async change(docId: DocId, fn: (doc: Y.Doc) => WriteResult): Promise<void> {
+    await this.#write(await this.#replica(docId), fn)
+  }
+
+  /** Signs and stores an authority record (audience change, withdrawal, ...). */
+  async putRecord(rec: SignedRecord): Promise<void> {
+    await this.store.putRecord(rec, recordId(rec))
+  }
+
+  /**
+   * Erases a document's content: the replica is dropped without a snapshot and the
+   * store deletes (and compacts away) every envelope and cache of it. Records stay.
+   */
+  async erase(docId: DocId): Promise<void> {
+    const open = this.#replicas.get(docId)
+    this.#replicas.delete(docId)
+    if (open) {
+      const replica = await open
+      await replica.writer.close()
+      replica.doc.destroy()
+    }
+    await this.store.eraseContent(docId)
+    this.emit({ docId, kind: docKind(docId), origin: 'local', erased: true })
+  }
+
+  /** Flushes every pending write, writes snapshots of changed documents, drops replicas. */
+  async close(): Promise<void> {
+    const replicas = await Promise.all(this.#replicas.values())
+    this.#replicas.clear()
+    for (const r of replicas) {
+      await r.writer.close()
+      if (r.sinceSnapshot > 0) await this.#snapshot(r)
+      r.doc.destroy()
+    }
+  }
+
+  async #write(replica: Replica, fn: (doc: Y.Doc) => WriteResult): Promise<void> {
+    let result!: WriteResult
+    replica.doc.transact(() => {
+      result = fn(replica.doc)
+    })
+    if (!result.ok) {
+      throw new TapestryError(result.error.code, result.error.message, 'nothing was written')
+    }
+    await replica.writer.flush()
+    if (replica.sinceSnapshot >= SNAPSHOT_EVERY) await this.#snapshot(replica)
+  }
+
+  async #snapshot(r: Replica): Promise<void> {
+    const vv = await this.store.versionVector(r.docId)
+    await this.store.putSnapshot(r.docId, { state: Y.encodeStateAsUpdate(r.doc), vv })
+    r.sinceSnapshot = 0
+  }
+
+  #replica(docId: DocId): Promise<Replica> {
+    let p = this.#replicas.get(docId)
+    if (!p) {
+      p = this.#load(docId)
+      this.#replicas.set(docId, p)
+      p.catch(() => this.#replicas.delete(docId))
+    }
+    return p
+  }
+
+  async #load(docId: DocId): Promise<Replica> {
+    const doc = new Y.Doc()
+    const snapshot = await this.store.getSnapshot(docId)
+    const envelopes = await this.store.envelopesSince(docId, snapshot?.vv ?? new Map())
+    applyStored(doc, [...(snapshot ? [snapshot.state] : []), ...envelopes.map((e) => e.update)])
+    doc.clientID = clientIdFor(this.identity.publicKey, this.identity.writerId)
+    const vv = await this.store.versionVector(docId)
+    const kind = docKind(docId)
+    const writer = new EnvelopeCoalescer({
+      doc,
+      docId,
+      signer: this.identity,
+      highestSeq: vv.get(this.#myWriter) ?? 0,
+      persist: (envs) => this.store.appendEnvelopes(envs),
+      remoteOrigins: [REMOTE_ORIGIN],
+    })
+    const replica: Replica = { docId, kind, doc, writer, sinceSnapshot: envelopes.length }
+    writer.onEnvelope((env: Envelope) => {
+      replica.sinceSnapshot++
+      this.emit({ docId, kind, origin: 'local', update: env.update })
+    })
+    return replica
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * What a running node offers to its user, whether called in-process (the CLI with no
+ * node running, tests, the desktop main process) or through the control API (the CLI
+ * while `tapestry start` runs, the desktop renderer). One interface, two transports:
+ * `TapestryNode` implements it directly and `ControlClient` over HTTP.
+ */
+
+export interface TribeSummary {
+  tribeId: string
+  name: string
+  role: 'steward' | 'member'
+  members: number
+}
+
+export interface NarrativeView {
+  id: string
+  tribeId: string
+  title: string
+  body: string
+  authors: string[]
+  audience: string
+  tags: string[]
+  mood: string | null
+  createdAt: number
+  status: 'published' | 'withdrawn'
+}
+
+export interface EchoView {
+  id: string
+  author: string
+  body: string
+  createdAt: number
+}
+
+export interface StatusView {
+  memberId: string
+  name: string
+  running: boolean
+  tribes: TribeSummary[]
+  documents: number
+}
+
+export interface NarrateInput {
+  title: string
+  body: string
+  tribeId?: string | undefined
+  /** `tribe`, `private`, `federated` or `circle:M1,M2`; default: the member's default for narratives. */
+  audience?: string | undefined
+  tags?: string[] | undefined
+  mood?: string | undefined
+}
+
+/** A change to a document, as the live subscription delivers it. */
+export interface DocumentEvent {
+  docId: string
+  kind: string
+  /** `local` for this member's own writes, `remote` for what peers sent. */
+  origin: 'local' | 'remote'
+  /** The Yjs update that was applied (base64 over the control API). */
+  update?: Uint8Array
+  /** Set when the document's content was erased (withdrawn or no longer visible). */
+  erased?: boolean
+}
+
+export interface NodeApi {
+  status(): Promise<StatusView>
+  createTribe(name: string): Promise<{ tribeId: string; name: string }>
+  tribes(): Promise<TribeSummary[]>
+  narrate(input: NarrateInput): Promise<{ narrativeId: string }>
+  narratives(query: { tribeId?: string | undefined }): Promise<NarrativeView[]>
+  show(narrativeId: string): Promise<NarrativeView & { echoes: EchoView[] }>
+  echo(narrativeId: string, body: string): Promise<{ echoId: string }>
+  withdraw(narrativeId: string): Promise<{ narrativeId: string; status: 'withdrawn' }>
+}
+
+/** Method names the control API serves: every NodeApi method, nothing else. */
+export const NODE_API_METHODS = [
+  'status',
+  'createTribe',
+  'tribes',
+  'narrate',
+  'narratives',
+  'show',
+  'echo',
+  'withdraw',
+] as const satisfies readonly (keyof NodeApi)[]
+
+export type NodeApiMethod = (typeof NODE_API_METHODS)[number]

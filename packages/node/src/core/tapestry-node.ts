@@ -1,0 +1,379 @@
+import {
+  type Audience,
+  type SignedRecord as AuthorityInput,
+  type AuthorityRecord,
+  addSwarmKeyEpoch,
+  createEcho,
+  createNarrative,
+  createProfile,
+  createRoster,
+  decodeRecordPayload,
+  echoAuthority,
+  encodeRecordPayload,
+  foldRoster,
+  formatAudience,
+  mayReceive,
+  type NarrativeAuthority,
+  type NarrativeGenesis,
+  narrativeAuthority,
+  newDocId,
+  parseAudience,
+  parseDocId,
+  profileDocId,
+  type RosterView,
+  readEcho,
+  readNarrative,
+  readProfile,
+  readRoster,
+} from '@tapestry/crdt-schema'
+import { ensureDataDir, paths } from '../data-dir.js'
+import { signRecord } from '../envelope/index.js'
+import type { SignedRecord } from '../envelope/types.js'
+import { ForbiddenError, NotFoundError, TapestryError, UsageError } from '../errors.js'
+import { type Identity, loadIdentity, memberIdFromPublicKey } from '../identity/index.js'
+import { generateSwarmKey } from '../net/swarm-key.js'
+import { type EnvelopeStore, LevelEnvelopeStore, StoreLockedError } from '../store/index.js'
+import { DocumentSet } from './documents.js'
+import type {
+  DocumentEvent,
+  EchoView,
+  NarrateInput,
+  NarrativeView,
+  NodeApi,
+  StatusView,
+  TribeSummary,
+} from './node-api.js'
+import { TribeKeys } from './tribe-keys.js'
+
+export interface OpenOptions {
+  dataDir: string
+  /** True when this process serves the node (`tapestry start`), false for one command. */
+  running?: boolean
+  /** Use this store instead of the data directory's LevelDB store (tests). */
+  store?: EnvelopeStore
+}
+
+/**
+ * A member's node on one data directory: identity, store, documents, and the NodeApi
+ * every interface (CLI, control API, desktop) uses. Works fully offline; the mesh
+ * attaches to it to replicate.
+ */
+export class TapestryNode implements NodeApi {
+  readonly #listeners = new Set<(e: DocumentEvent) => void>()
+  readonly #docs: DocumentSet
+  readonly #keys: TribeKeys
+  #lastCreatedAt = 0
+
+  private constructor(
+    readonly dataDir: string,
+    readonly identity: Identity,
+    private readonly store: EnvelopeStore,
+    private readonly running: boolean,
+  ) {
+    this.#docs = new DocumentSet(store, identity, (e) => {
+      for (const l of this.#listeners) l(e)
+    })
+    this.#keys = new TribeKeys(dataDir)
+  }
+
+  static async open(opts: OpenOptions): Promise<TapestryNode> {
+    await ensureDataDir(opts.dataDir)
+    const identity = await loadIdentity(opts.dataDir)
+    const store = opts.store ?? new LevelEnvelopeStore(paths.store(opts.dataDir))
+    try {
+      await store.open()
+    } catch (err) {
+      if (err instanceof StoreLockedError) {
+        throw new TapestryError(
+          'NODE_RUNNING',
+          'a node is already running on this data directory',
+          'stop it first, or use the commands while it runs (they go through it)',
+        )
+      }
+      throw err
+    }
+    return new TapestryNode(opts.dataDir, identity, store, opts.running ?? false)
+  }
+
+  get memberId(): string {
+    return this.identity.memberId
+  }
+
+  /** Live document events (local writes, remote updates, erasures). Returns unsubscribe. */
+  subscribe(listener: (event: DocumentEvent) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  async close(): Promise<void> {
+    await this.#docs.close()
+    await this.store.close()
+  }
+
+  // ---- NodeApi ---------------------------------------------------------------
+
+  async status(): Promise<StatusView> {
+    return {
+      memberId: this.memberId,
+      name: this.identity.name,
+      running: this.running,
+      tribes: await this.tribes(),
+      documents: (await this.store.listDocuments()).length,
+    }
+  }
+
+  async createTribe(name: string): Promise<{ tribeId: string; name: string }> {
+    const tribeId = newDocId('roster')
+    const createdAt = this.#now()
+    const me = { memberId: this.memberId, name: this.identity.name }
+    await this.#keys.save(tribeId, generateSwarmKey())
+    await this.#docs.create(tribeId, [], (doc) => {
+      const created = createRoster(doc, { tribeId, name, createdAt, founder: me })
+      if (!created.ok) return created
+      // Epoch 0's key was made here and is kept in this node's data directory; later
+      // epochs seal each new key to every remaining member inside the roster.
+      return addSwarmKeyEpoch(doc, { epoch: 0, createdAt, createdBy: me.memberId, sealedKeys: {} })
+    })
+    const profileId = profileDocId(tribeId, this.memberId)
+    await this.#docs.create(profileId, [], (doc) => createProfile(doc, { tribeId, ...me }))
+    return { tribeId, name }
+  }
+
+  async tribes(): Promise<TribeSummary[]> {
+    const out: TribeSummary[] = []
+    for (const roster of await this.#rosters()) {
+      if (!roster.isMember(this.memberId)) continue
+      out.push({
+        tribeId: roster.tribeId,
+        name: roster.name,
+        role: roster.isSteward(this.memberId) ? 'steward' : 'member',
+        members: roster.members.length,
+      })
+    }
+    return out
+  }
+
+  async narrate(input: NarrateInput): Promise<{ narrativeId: string }> {
+    if (typeof input?.title !== 'string' || typeof input.body !== 'string') {
+      throw new UsageError('a narrative needs a title and a body')
+    }
+    const tribeId = await this.#tribeFor(input.tribeId)
+    const audience = await this.#audienceFor(tribeId, input.audience)
+    const narrativeId = newDocId('narrative')
+    const createdAt = this.#now()
+    const genesis = await this.#sign(narrativeId, {
+      v: 1,
+      type: 'narrative.genesis',
+      narrativeId,
+      tribeId,
+      creator: this.memberId,
+      authors: [this.memberId],
+      audience: audience as NarrativeGenesis['audience'],
+      createdAt,
+    })
+    await this.#docs.create(narrativeId, [genesis], (doc) =>
+      createNarrative(doc, {
+        tribeId,
+        title: input.title,
+        body: input.body,
+        tags: input.tags ?? [],
+        mood: input.mood ?? null,
+        createdAt,
+      }),
+    )
+    return { narrativeId }
+  }
+
+  async narratives(query: { tribeId?: string | undefined } = {}): Promise<NarrativeView[]> {
+    const rosters = await this.#rosters()
+    const views: NarrativeView[] = []
+    for (const { id, kind } of await this.store.listDocuments()) {
+      if (kind !== 'narrative') continue
+      const view = await this.#narrativeView(id, rosters)
+      if (view && (query.tribeId === undefined || view.tribeId === query.tribeId)) views.push(view)
+    }
+    return views.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+  }
+
+  async show(narrativeId: string): Promise<NarrativeView & { echoes: EchoView[] }> {
+    this.#checkId(narrativeId, 'narrative')
+    const view = await this.#narrativeView(narrativeId, await this.#rosters())
+    if (!view)
+      throw new NotFoundError('narrative', narrativeId, 'list them with `tapestry narratives`')
+    return { ...view, echoes: view.status === 'withdrawn' ? [] : await this.#echoesOf(narrativeId) }
+  }
+
+  async echo(narrativeId: string, body: string): Promise<{ echoId: string }> {
+    if (typeof body !== 'string') throw new UsageError('an echo needs a body')
+    const narrative = await this.show(narrativeId)
+    if (narrative.status === 'withdrawn') {
+      throw new ForbiddenError('this narrative was withdrawn by its author; it takes no echoes')
+    }
+    const echoId = newDocId('echo')
+    const createdAt = this.#now()
+    const genesis = await this.#sign(echoId, {
+      v: 1,
+      type: 'echo.genesis',
+      echoId,
+      narrativeId,
+      responder: this.memberId,
+      createdAt,
+    })
+    await this.#docs.create(echoId, [genesis], (doc) =>
+      createEcho(doc, { tribeId: narrative.tribeId, narrativeId, body, createdAt }),
+    )
+    return { echoId }
+  }
+
+  async withdraw(narrativeId: string): Promise<{ narrativeId: string; status: 'withdrawn' }> {
+    this.#checkId(narrativeId, 'narrative')
+    const authority = await this.#narrativeAuthority(narrativeId)
+    if (!authority) throw new NotFoundError('narrative', narrativeId)
+    if (!authority.authors.includes(this.memberId)) {
+      throw new ForbiddenError('only an author of a narrative may withdraw it')
+    }
+    if (authority.status !== 'withdrawn') {
+      await this.#docs.putRecord(
+        await this.#sign(narrativeId, {
+          v: 1,
+          type: 'narrative.withdraw',
+          narrativeId,
+          by: this.memberId,
+          at: this.#now(),
+        }),
+      )
+    }
+    // Echoes were written in the narrative's context: they go with it.
+    for (const echo of await this.#echoIdsOf(narrativeId)) await this.#docs.erase(echo)
+    await this.#docs.erase(narrativeId)
+    return { narrativeId, status: 'withdrawn' }
+  }
+
+  // ---- internals ---------------------------------------------------------------
+
+  /** Creation times are unique per node, so two documents never share one. */
+  #now(): number {
+    this.#lastCreatedAt = Math.max(Date.now(), this.#lastCreatedAt + 1)
+    return this.#lastCreatedAt
+  }
+
+  #checkId(id: unknown, kind: 'narrative' | 'echo'): void {
+    const parsed = parseDocId(id)
+    if (!parsed.ok || parsed.value.kind !== kind) {
+      throw new UsageError(`"${String(id)}" is not a ${kind} id`, 'ids look like narrative_b…')
+    }
+  }
+
+  async #sign(docId: string, record: AuthorityRecord): Promise<SignedRecord> {
+    return signRecord(this.identity, {
+      docId,
+      kind: record.type,
+      payload: encodeRecordPayload(record),
+    })
+  }
+
+  async #rosters(): Promise<RosterView[]> {
+    const out: RosterView[] = []
+    for (const { id, kind } of await this.store.listDocuments()) {
+      if (kind !== 'roster') continue
+      const snap = readRoster(await this.#docs.doc(id), id)
+      if (snap.ok) out.push(foldRoster(snap.value))
+    }
+    return out
+  }
+
+  async #tribeFor(tribeId: string | undefined): Promise<string> {
+    const mine = await this.tribes()
+    if (tribeId === undefined) {
+      if (mine.length === 1) return mine[0]!.tribeId
+      throw new UsageError(
+        mine.length === 0 ? 'you belong to no tribe yet' : 'you belong to several tribes',
+        mine.length === 0
+          ? 'create one with `tapestry tribe create NAME` or join one'
+          : 'pick one with --tribe ID (see `tapestry tribes`)',
+      )
+    }
+    if (!mine.some((t) => t.tribeId === tribeId)) {
+      throw new NotFoundError('tribe you belong to', tribeId, 'see `tapestry tribes`')
+    }
+    return tribeId
+  }
+
+  async #audienceFor(tribeId: string, given: string | undefined): Promise<Audience> {
+    if (given !== undefined) {
+      const parsed = parseAudience(given)
+      if (!parsed.ok) {
+        throw new UsageError(
+          `bad audience "${given}": ${parsed.error.message}`,
+          'use tribe, private, federated or circle:MEMBER,MEMBER',
+        )
+      }
+      return parsed.value
+    }
+    const profile = readProfile(await this.#docs.doc(profileDocId(tribeId, this.memberId)))
+    return profile.ok ? profile.value.defaults.narratives : { kind: 'tribe' }
+  }
+
+  async #authorityInputs(docId: string): Promise<AuthorityInput[]> {
+    const inputs: AuthorityInput[] = []
+    for (const { record } of await this.store.records(docId)) {
+      const decoded = decodeRecordPayload(record.payload)
+      if (decoded.ok) {
+        inputs.push({ signer: memberIdFromPublicKey(record.author), record: decoded.value })
+      }
+    }
+    return inputs
+  }
+
+  async #narrativeAuthority(narrativeId: string): Promise<NarrativeAuthority | undefined> {
+    const a = narrativeAuthority(await this.#authorityInputs(narrativeId), { narrativeId })
+    return a.ok ? a.value : undefined
+  }
+
+  async #narrativeView(id: string, rosters: RosterView[]): Promise<NarrativeView | undefined> {
+    const authority = await this.#narrativeAuthority(id)
+    if (!authority) return undefined
+    const decision = mayReceive(this.memberId, { kind: 'narrative', authority }, { rosters })
+    const withdrawn = authority.status === 'withdrawn'
+    if (!decision.allowed && !withdrawn) return undefined
+    const base = {
+      id,
+      tribeId: authority.tribeId,
+      authors: [...authority.authors],
+      audience: formatAudience(authority.effectiveAudience),
+      createdAt: authority.createdAt,
+      status: authority.status,
+    }
+    if (withdrawn) return { ...base, title: '', body: '', tags: [], mood: null }
+    const content = readNarrative(await this.#docs.doc(id), id)
+    if (!content.ok) return undefined
+    const { title, body, tags, mood } = content.value
+    return { ...base, title, body, tags: [...tags], mood }
+  }
+
+  async #echoIdsOf(narrativeId: string): Promise<string[]> {
+    const ids: string[] = []
+    for (const { id, kind } of await this.store.listDocuments()) {
+      if (kind !== 'echo') continue
+      const a = echoAuthority(await this.#authorityInputs(id), { echoId: id })
+      if (a.ok && a.value.narrativeId === narrativeId) ids.push(id)
+    }
+    return ids
+  }
+
+  async #echoesOf(narrativeId: string): Promise<EchoView[]> {
+    const echoes: EchoView[] = []
+    for (const id of await this.#echoIdsOf(narrativeId)) {
+      const a = echoAuthority(await this.#authorityInputs(id), { echoId: id })
+      const content = readEcho(await this.#docs.doc(id), id)
+      if (!a.ok || !content.ok) continue
+      echoes.push({
+        id,
+        author: a.value.responder,
+        body: content.value.body,
+        createdAt: a.value.createdAt,
+      })
+    }
+    return echoes.sort((x, y) => x.createdAt - y.createdAt)
+  }
+}
