@@ -9,11 +9,11 @@
  * Text form (CLI `--audience`): `private`, `tribe`, `federated`, `circle:ID1,ID2`.
  */
 import * as v from 'valibot'
+import type { OversizedError, SchemaValidationError } from './errors.js'
 import { isMemberId } from './ids.js'
 import { MAX_CIRCLE_MEMBERS } from './limits.js'
 import { ok, type Result } from './result.js'
 import { MemberIdSchema, validate } from './validate.js'
-import type { OversizedError, SchemaValidationError } from './errors.js'
 
 export type Audience =
   | { readonly kind: 'private' }

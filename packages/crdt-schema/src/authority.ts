@@ -14,10 +14,15 @@
  * Every record has `v` (the record format version, separate from the content
  * schema; currently 1) and `type`. A newer `v` gives `FutureSchemaVersionError`,
  * an unknown `type` gives `UnknownKindError`: keep storing and forwarding those.
+ *
+ * Genesis records (`roster.genesis`, `narrative.genesis`, `echo.genesis`) carry
+ * the `nonce` that, with their creator, derives the document id
+ * (`boundDocId`); `profile.genesis` is bound by `profileDocId`. The
+ * folds ignore a genesis whose id is not bound to its signer.
  */
 import { decode, encode, rfc8949EncodeOptions } from 'cborg'
 import * as v from 'valibot'
-import { AudienceSchema, normalizeAudience } from './audience.js'
+import { type Audience, AudienceSchema, normalizeAudience } from './audience.js'
 import {
   FutureSchemaVersionError,
   InvalidRecordError,
@@ -30,9 +35,11 @@ import { isDocId } from './ids.js'
 import { MAX_AUTHORS, MAX_RECORD_BYTES } from './limits.js'
 import { err, ok, type Result } from './result.js'
 import {
+  type DeepReadonly,
   deepFreeze,
   docIdSchema,
   MemberIdSchema,
+  NameSchema,
   TimestampSchema,
   TribeIdSchema,
   validate,
@@ -42,6 +49,26 @@ import {
 export const RECORD_VERSION = 1
 
 const AnyDocIdSchema = v.custom<string>((s) => isDocId(s), 'not a document id')
+/** The nonce of a bound document id (see `boundDocId` in ids.ts). */
+export const NonceSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64))
+
+export const RosterGenesisSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('roster.genesis'),
+  tribeId: TribeIdSchema,
+  founder: MemberIdSchema,
+  name: NameSchema,
+  nonce: NonceSchema,
+  createdAt: TimestampSchema,
+})
+export const ProfileGenesisSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('profile.genesis'),
+  profileId: docIdSchema('profile'),
+  tribeId: TribeIdSchema,
+  member: MemberIdSchema,
+  createdAt: TimestampSchema,
+})
 
 export const NarrativeGenesisSchema = v.object({
   v: v.literal(1),
@@ -51,6 +78,7 @@ export const NarrativeGenesisSchema = v.object({
   creator: MemberIdSchema,
   authors: v.pipe(v.array(MemberIdSchema), v.minLength(1), v.maxLength(MAX_AUTHORS)),
   audience: AudienceSchema,
+  nonce: NonceSchema,
   createdAt: TimestampSchema,
 })
 export const NarrativeAudienceSchema = v.object({
@@ -83,6 +111,7 @@ export const EchoGenesisSchema = v.object({
   responder: MemberIdSchema,
   /** The responder's consent for this echo; absent = no narrower than the narrative. */
   audience: v.optional(AudienceSchema),
+  nonce: NonceSchema,
   createdAt: TimestampSchema,
 })
 export const ErasureReceiptSchema = v.object({
@@ -94,6 +123,8 @@ export const ErasureReceiptSchema = v.object({
 })
 
 export const AuthorityRecordSchema = v.variant('type', [
+  RosterGenesisSchema,
+  ProfileGenesisSchema,
   NarrativeGenesisSchema,
   NarrativeAudienceSchema,
   NarrativeCoauthorSchema,
@@ -102,7 +133,15 @@ export const AuthorityRecordSchema = v.variant('type', [
   ErasureReceiptSchema,
 ])
 
-type Out<S extends v.GenericSchema> = Readonly<v.InferOutput<S>>
+/** Audience fields typed as the package's {@link Audience} (validation is `AudienceSchema`'s). */
+type WithAudience<T> = T extends unknown
+  ? {
+      readonly [K in keyof T]: K extends 'audience' ? Audience | Extract<T[K], undefined> : T[K]
+    }
+  : never
+type Out<S extends v.GenericSchema> = WithAudience<DeepReadonly<v.InferOutput<S>>>
+export type RosterGenesis = Out<typeof RosterGenesisSchema>
+export type ProfileGenesis = Out<typeof ProfileGenesisSchema>
 export type NarrativeGenesis = Out<typeof NarrativeGenesisSchema>
 export type NarrativeAudienceChange = Out<typeof NarrativeAudienceSchema>
 export type NarrativeCoauthor = Out<typeof NarrativeCoauthorSchema>
@@ -112,6 +151,8 @@ export type ErasureReceipt = Out<typeof ErasureReceiptSchema>
 export type AuthorityRecord = Out<typeof AuthorityRecordSchema>
 export type AuthorityRecordType = AuthorityRecord['type']
 export const RECORD_TYPES: readonly AuthorityRecordType[] = [
+  'roster.genesis',
+  'profile.genesis',
   'narrative.genesis',
   'narrative.audience',
   'narrative.coauthor',
@@ -126,16 +167,23 @@ export interface SignedRecord {
   readonly record: AuthorityRecord
 }
 
-/** The member who must sign a record for it to count. */
-export function requiredSigner(record: AuthorityRecord): string {
+/**
+ * The member who must sign a record for it to count; `undefined` for
+ * `narrative.coauthor`, which any current author of the narrative may sign
+ * (the fold checks that). Withdrawals: the author named in `by`.
+ */
+export function requiredSigner(record: AuthorityRecord): string | undefined {
   switch (record.type) {
+    case 'roster.genesis':
+      return record.founder
+    case 'profile.genesis':
+      return record.member
     case 'narrative.genesis':
       return record.creator
     case 'narrative.audience':
       return record.member
     case 'narrative.coauthor':
-      // any current author may add a co-author; the fold checks authorship, this is the subject
-      return record.member
+      return undefined
     case 'narrative.withdraw':
       return record.by
     case 'echo.genesis':
@@ -148,6 +196,10 @@ export function requiredSigner(record: AuthorityRecord): string {
 /** The document a record is about. */
 export function recordSubject(record: AuthorityRecord): string {
   switch (record.type) {
+    case 'roster.genesis':
+      return record.tribeId
+    case 'profile.genesis':
+      return record.profileId
     case 'echo.genesis':
       return record.echoId
     case 'erasure.receipt':
@@ -244,23 +296,40 @@ export function decodeRecordPayload(bytes: Uint8Array): Result<AuthorityRecord, 
   return ok(deepFreeze(r.value))
 }
 
-/** A total, deterministic order on records (by time, then type, then canonical bytes). */
-export function compareRecords(a: SignedRecord, b: SignedRecord): number {
-  const ta = recordTime(a.record)
-  const tb = recordTime(b.record)
-  if (ta !== tb) return ta - tb
-  if (a.record.type !== b.record.type) return a.record.type < b.record.type ? -1 : 1
-  const ka = keyOf(a)
-  const kb = keyOf(b)
-  return ka < kb ? -1 : ka > kb ? 1 : 0
+function recordKey(s: SignedRecord): string {
+  let hex = ''
+  try {
+    for (const b of encode(normalizeRecord(s.record), rfc8949EncodeOptions)) {
+      hex += b.toString(16).padStart(2, '0')
+    }
+  } catch {
+    hex = ''
+  }
+  return `${hex} ${s.signer}`
 }
 
-function keyOf(s: SignedRecord): string {
-  try {
-    return `${s.signer} ${Array.from(encode(normalizeRecord(s.record), rfc8949EncodeOptions)).join(',')}`
-  } catch {
-    return s.signer
-  }
+function compareKeyed(
+  a: { s: SignedRecord; key: string },
+  b: { s: SignedRecord; key: string },
+): number {
+  const ta = recordTime(a.s.record)
+  const tb = recordTime(b.s.record)
+  if (ta !== tb) return ta - tb
+  if (a.s.record.type !== b.s.record.type) return a.s.record.type < b.s.record.type ? -1 : 1
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+}
+
+/** A total, deterministic order on records: by time, then type, then canonical bytes, then signer. */
+export function compareRecords(a: SignedRecord, b: SignedRecord): number {
+  return compareKeyed({ s: a, key: recordKey(a) }, { s: b, key: recordKey(b) })
+}
+
+/** Records sorted by {@link compareRecords} (each record encoded once). */
+export function sortRecords(records: readonly SignedRecord[]): SignedRecord[] {
+  return records
+    .map((s) => ({ s, key: recordKey(s) }))
+    .sort(compareKeyed)
+    .map(({ s }) => s)
 }
 
 export function recordTime(record: AuthorityRecord): number {

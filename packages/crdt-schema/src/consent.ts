@@ -165,7 +165,9 @@ export function mayReceive(member: string, doc: DocDescriptor, ctx: ConsentConte
       if (doc.echo.narrativeId !== doc.narrative.narrativeId) return deny('echo-narrative-mismatch')
       const n = narrativeDecision(member, doc.narrative, ctx)
       if (!n.allowed) {
-        return n.reason === 'withdrawn' ? n : deny(n.reason === 'removed' ? 'removed' : 'narrative-denied')
+        return n.reason === 'withdrawn'
+          ? n
+          : deny(n.reason === 'removed' ? 'removed' : 'narrative-denied')
       }
       const tribe = roster(doc.narrative.tribeId)!
       // no own audience: as wide as the narrative, but across a link only if its terms include echoes

@@ -10,7 +10,7 @@
  */
 import * as v from 'valibot'
 import type * as Y from 'yjs'
-import { observeDoc, writeDoc, type WriteResult } from './document.js'
+import { observeDoc, type WriteResult, writeDoc } from './document.js'
 import { OversizedError, type SchemaError, SchemaValidationError } from './errors.js'
 import { MAX_ECHO_BODY_CHARS } from './limits.js'
 import { err, ok, type Result } from './result.js'
@@ -42,7 +42,11 @@ const ECHO = 'echo'
 const BODY = 'body'
 
 export function createEcho(doc: Y.Doc, init: EchoInit): WriteResult {
-  const content = { tribeId: init.tribeId, narrativeId: init.narrativeId, createdAt: init.createdAt }
+  const content = {
+    tribeId: init.tribeId,
+    narrativeId: init.narrativeId,
+    createdAt: init.createdAt,
+  }
   const valid = validate(EchoContentSchema, content, 'echo')
   if (!valid.ok) return valid
   const body = init.body ?? ''
@@ -75,7 +79,11 @@ export function readEcho(doc: Y.Doc, docId?: string): Result<EchoSnapshot, Schem
       return err(new OversizedError('body', MAX_ECHO_BODY_CHARS, text.length, docId))
     }
     return ok(
-      deepFreeze({ ...content.value, body: text.toString(), schemaVersion: meta.value.schemaVersion }),
+      deepFreeze({
+        ...content.value,
+        body: text.toString(),
+        schemaVersion: meta.value.schemaVersion,
+      }),
     )
   }, docId)
 }

@@ -6,8 +6,8 @@
  */
 import * as Y from 'yjs'
 import {
-  admitMember,
   type AuthorityRecord,
+  admitMember,
   createNarrative,
   createRoster,
   decodeRecordPayload,
@@ -16,7 +16,7 @@ import {
   formatAudience,
   mayReceive,
   narrativeAuthority,
-  newDocId,
+  newBoundDocId,
   readNarrative,
   readRoster,
   unwrap,
@@ -27,16 +27,34 @@ const bob = '12D3KooWGr39X5f8dY7ZrCka3dsZa1A7mdtrmifka7mDChq1CeNL'
 const stranger = '12D3KooWJwXJxR6SxnKbB1WJZtz3b95mJvw4Zi8wq6s7422PvLxw'
 const now = Date.now()
 
-// A tribe: its id is its roster document's id.
-const tribeId = newDocId('roster')
+// A tribe: its id is its roster document's id, bound to its founder.
+const { id: tribeId } = newBoundDocId('roster', alice)
 const roster = new Y.Doc()
-unwrap(createRoster(roster, { tribeId, name: 'Riverside', createdAt: now, founder: { memberId: alice, name: 'Alice' } }))
-unwrap(admitMember(roster, { memberId: bob, name: 'Bob', joinedAt: now, admittedBy: alice, invitationId: 'inv-1' }))
+unwrap(
+  createRoster(roster, {
+    tribeId,
+    name: 'Riverside',
+    createdAt: now,
+    founder: { memberId: alice, name: 'Alice' },
+  }),
+)
+unwrap(
+  admitMember(roster, {
+    memberId: bob,
+    name: 'Bob',
+    joinedAt: now,
+    admittedBy: alice,
+    invitationId: 'inv-1',
+  }),
+)
 const tribe = foldRoster(unwrap(readRoster(roster)))
-console.log(`tribe ${tribe.name} (${tribeId}): members ${tribe.members.length}, stewards ${tribe.stewards.length}`)
+console.log(
+  `tribe ${tribe.name} (${tribeId}): members ${tribe.members.length}, stewards ${tribe.stewards.length}`,
+)
 
-// A narrative: content in Yjs, authority in a signed record beside it.
-const narrativeId = newDocId('narrative')
+// A narrative: content in Yjs, authority in a signed record beside it; its id is
+// bound to its creator, so only alice can sign a genesis that counts.
+const { id: narrativeId, nonce } = newBoundDocId('narrative', alice)
 const story = new Y.Doc()
 unwrap(
   createNarrative(story, {
@@ -58,6 +76,7 @@ const genesis: AuthorityRecord = {
   creator: alice,
   authors: [alice],
   audience: { kind: 'tribe' },
+  nonce,
   createdAt: now,
 }
 const payload = encodeRecordPayload(genesis) // what the node signs

@@ -3,16 +3,23 @@
  * Pure and order-independent: records are sorted deterministically first, and
  * the set of authors is a fixpoint, so every node computes the same result from
  * the same set of records whatever order they arrived in.
+ *
+ * A genesis counts only when its document id is bound to its signer
+ * (`boundDocId(kind, creator, nonce)`, or `profileDocId` for profiles), so no
+ * one can sign a genesis for a document somebody else created.
  */
 import { type Audience, intersectAudience, normalizeAudience, PRIVATE } from './audience.js'
 import {
   type AuthorityRecord,
-  compareRecords,
   type EchoGenesis,
   type NarrativeGenesis,
+  type ProfileGenesis,
+  type RosterGenesis,
   type SignedRecord,
+  sortRecords,
 } from './authority.js'
 import { MissingGenesisError } from './errors.js'
+import { boundDocId, profileDocId } from './ids.js'
 import { MAX_AUTHORS } from './limits.js'
 import { err, ok, type Result } from './result.js'
 
@@ -24,6 +31,7 @@ export interface IgnoredRecord {
     | 'wrong-signer'
     | 'not-an-author'
     | 'duplicate-genesis'
+    | 'unbound-id'
     | 'too-many-authors'
     | 'not-for-this-fold'
 }
@@ -64,10 +72,16 @@ export interface NarrativeAuthorityOptions {
   defaultAudience?: (member: string) => Audience | undefined
 }
 
+const isBoundNarrative = (g: NarrativeGenesis): boolean =>
+  boundDocId('narrative', g.creator, g.nonce) === g.narrativeId
+const isBoundEcho = (g: EchoGenesis): boolean =>
+  boundDocId('echo', g.responder, g.nonce) === g.echoId
+
 /**
  * The authority over one narrative: input is every record about it with the
  * member whose signature the node verified. Rules: a genesis counts only when
- * signed by its creator (several: the first in record order wins); a co-author is
+ * signed by its creator and its id is bound to them
+ * (`boundDocId('narrative', creator, nonce)`; several: the first in record order wins); a co-author is
  * added by a record signed by a current author; an audience statement counts only
  * when signed by the author it is about; a withdrawal counts when signed by any author.
  */
@@ -75,14 +89,14 @@ export function narrativeAuthority(
   records: readonly SignedRecord[],
   opts: NarrativeAuthorityOptions = {},
 ): Result<NarrativeAuthority, MissingGenesisError> {
-  const sorted = [...records].sort(compareRecords)
+  const sorted = sortRecords(records)
   const ignored: IgnoredRecord[] = []
   let genesis: NarrativeGenesis | undefined
   for (const s of sorted) {
     const r = s.record
     if (r.type !== 'narrative.genesis') continue
     if (opts.narrativeId !== undefined && r.narrativeId !== opts.narrativeId) continue
-    if (s.signer !== r.creator) continue
+    if (s.signer !== r.creator || !isBoundNarrative(r)) continue
     if (genesis === undefined) genesis = r
   }
   if (genesis === undefined) return err(new MissingGenesisError(opts.narrativeId))
@@ -92,12 +106,22 @@ export function narrativeAuthority(
   const relevant: SignedRecord[] = []
   for (const s of sorted) {
     const r = s.record
-    if (!('narrativeId' in r) || r.narrativeId !== narrativeId || !r.type.startsWith('narrative.')) {
+    if (
+      !('narrativeId' in r) ||
+      r.narrativeId !== narrativeId ||
+      !r.type.startsWith('narrative.')
+    ) {
       ignored.push({ ...s, reason: 'other-document' })
     } else if (r === g) {
       // the genesis in use
     } else if (r.type === 'narrative.genesis') {
-      ignored.push({ ...s, reason: s.signer === r.creator ? 'duplicate-genesis' : 'wrong-signer' })
+      const reason =
+        s.signer !== r.creator
+          ? 'wrong-signer'
+          : !isBoundNarrative(r)
+            ? 'unbound-id'
+            : 'duplicate-genesis'
+      ignored.push({ ...s, reason })
     } else {
       relevant.push(s)
     }
@@ -188,15 +212,18 @@ export interface EchoAuthority {
   readonly audience: Audience | undefined
 }
 
-/** The authority over one echo: its first genesis signed by its responder. */
+/**
+ * The authority over one echo: its first genesis signed by its responder whose
+ * id is bound to them (`boundDocId('echo', responder, nonce)`).
+ */
 export function echoAuthority(
   records: readonly SignedRecord[],
   opts: { echoId?: string } = {},
 ): Result<EchoAuthority, MissingGenesisError> {
   let genesis: EchoGenesis | undefined
-  for (const s of [...records].sort(compareRecords)) {
+  for (const s of sortRecords(records)) {
     const r = s.record
-    if (r.type !== 'echo.genesis' || s.signer !== r.responder) continue
+    if (r.type !== 'echo.genesis' || s.signer !== r.responder || !isBoundEcho(r)) continue
     if (opts.echoId !== undefined && r.echoId !== opts.echoId) continue
     genesis = r
     break
@@ -209,6 +236,81 @@ export function echoAuthority(
       responder: genesis.responder,
       createdAt: genesis.createdAt,
       audience: genesis.audience === undefined ? undefined : normalizeAudience(genesis.audience),
+    }),
+  )
+}
+
+export interface RosterAuthority {
+  /** The tribe id (= the roster document id), bound to the founder. */
+  readonly tribeId: string
+  readonly founder: string
+  readonly name: string
+  readonly createdAt: number
+}
+
+/**
+ * Who founded a tribe: the `roster.genesis` signed by its founder with
+ * `boundDocId('roster', founder, nonce) === tribeId` (several: the first in
+ * record order wins; only the founder can make them anyway).
+ */
+export function rosterGenesis(
+  records: readonly SignedRecord[],
+  opts: { tribeId?: string } = {},
+): Result<RosterAuthority, MissingGenesisError> {
+  let genesis: RosterGenesis | undefined
+  for (const s of sortRecords(records)) {
+    const r = s.record
+    if (r.type !== 'roster.genesis' || s.signer !== r.founder) continue
+    if (opts.tribeId !== undefined && r.tribeId !== opts.tribeId) continue
+    if (boundDocId('roster', r.founder, r.nonce) !== r.tribeId) continue
+    genesis = r
+    break
+  }
+  if (genesis === undefined) return err(new MissingGenesisError(opts.tribeId))
+  return ok(
+    Object.freeze({
+      tribeId: genesis.tribeId,
+      founder: genesis.founder,
+      name: genesis.name,
+      createdAt: genesis.createdAt,
+    }),
+  )
+}
+
+export interface ProfileAuthority {
+  /** `profileDocId(tribeId, member)`. */
+  readonly profileId: string
+  readonly tribeId: string
+  /** The only member who may write the profile document. */
+  readonly member: string
+  readonly createdAt: number
+}
+
+/**
+ * The owner of a profile document: the `profile.genesis` signed by its member
+ * with `profileDocId(tribeId, member) === profileId` (several: the first in
+ * record order wins).
+ */
+export function profileGenesis(
+  records: readonly SignedRecord[],
+  opts: { profileId?: string } = {},
+): Result<ProfileAuthority, MissingGenesisError> {
+  let genesis: ProfileGenesis | undefined
+  for (const s of sortRecords(records)) {
+    const r = s.record
+    if (r.type !== 'profile.genesis' || s.signer !== r.member) continue
+    if (opts.profileId !== undefined && r.profileId !== opts.profileId) continue
+    if (profileDocId(r.tribeId, r.member) !== r.profileId) continue
+    genesis = r
+    break
+  }
+  if (genesis === undefined) return err(new MissingGenesisError(opts.profileId))
+  return ok(
+    Object.freeze({
+      profileId: genesis.profileId,
+      tribeId: genesis.tribeId,
+      member: genesis.member,
+      createdAt: genesis.createdAt,
     }),
   )
 }

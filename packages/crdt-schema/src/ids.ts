@@ -4,9 +4,14 @@
  * Document id format: `<kind>_<multibase base32 of 16 bytes>`, e.g.
  * `narrative_bx3vq…` — the kind, an underscore, then multibase base32 (prefix
  * `b`, lower case RFC 4648 alphabet, no padding) of 128 bits: 26 characters after
- * the `b`. Random for new documents; for profiles the 16 bytes are the first half
- * of SHA-256(`tapestry/profile-id/v1` ‖ 0 ‖ tribeId ‖ 0 ‖ memberId), so every
- * node derives the same id for a member's profile in a tribe.
+ * the `b`. For profiles the 16 bytes are the first half of
+ * SHA-256(`tapestry/profile-id/v1` ‖ 0 ‖ tribeId ‖ 0 ‖ memberId), so every node
+ * derives the same id for a member's profile in a tribe. Documents with a creator
+ * (rosters: the founder, narratives: the creator, echoes: the responder) have
+ * bound ids: the first half of SHA-256(`tapestry/doc-id/v1` ‖ 0 ‖ kind ‖ 0 ‖
+ * creator ‖ 0 ‖ nonce), with a random nonce carried in the signed genesis record,
+ * so only the creator can sign a genesis that matches the id. Random ids
+ * ({@link newDocId}) are for documents without a creator.
  *
  * A tribe's id IS the id of its roster document (`roster_b…`).
  *
@@ -50,6 +55,34 @@ export function newDocId(kind: DocKind): DocId {
   const bytes = new Uint8Array(ID_BYTES)
   globalThis.crypto.getRandomValues(bytes)
   return encodeId(kind, bytes)
+}
+
+/** A random nonce for {@link boundDocId}: multibase base32 of 16 random bytes (27 characters). */
+export function newNonce(): string {
+  const bytes = new Uint8Array(ID_BYTES)
+  globalThis.crypto.getRandomValues(bytes)
+  return base32.encode(bytes)
+}
+
+/**
+ * The id of a document of `kind` created by `creator`, bound to them: the first
+ * half of SHA-256(`tapestry/doc-id/v1` ‖ 0 ‖ kind ‖ 0 ‖ creator ‖ 0 ‖ nonce).
+ * The folds accept a genesis only when its signer and nonce give back the id.
+ */
+export function boundDocId(kind: DocKind, creator: MemberId, nonce: string): DocId {
+  const input = new TextEncoder().encode(
+    `tapestry/doc-id/v1\u0000${kind}\u0000${creator}\u0000${nonce}`,
+  )
+  return encodeId(kind, sha256(input))
+}
+
+/** A new bound id for a document of `kind` created by `creator`, with the nonce for its genesis. */
+export function newBoundDocId(
+  kind: DocKind,
+  creator: MemberId,
+): { readonly id: DocId; readonly nonce: string } {
+  const nonce = newNonce()
+  return { id: boundDocId(kind, creator, nonce), nonce }
 }
 
 /** Validates an untrusted document id string. Unknown kinds give `UnknownKindError`. */

@@ -7,7 +7,9 @@
  * profile (a member's name and consent defaults with history), narrative (title,
  * body as `Y.Text`, tags, mood), echo (a response to a narrative), link (a
  * federation between two tribes). Authors, audience and withdrawal of narratives
- * are signed authority records (`authority.ts`, folded by `fold.ts`), and
+ * are signed authority records (`authority.ts`, folded by `fold.ts`); a document
+ * with a creator has an id derived from that creator and a nonce
+ * ({@link boundDocId}), so only its creator can sign a genesis that counts; and
  * {@link mayReceive} is the one place that decides who may receive a document.
  *
  * Reads of peer data never throw: they return `Result` with a typed error
@@ -19,12 +21,12 @@
  * import * as schema from '@tapestry/crdt-schema'
  *
  * const alice = '12D3KooWEkYz5kDpJHuYXPzqXNm5YsEUCiNctkdmi5vcnst7aKKX'
- * const tribeId = schema.newDocId('roster')
+ * const { id: tribeId } = schema.newBoundDocId('roster', alice)
  * const roster = new Y.Doc()
  * schema.createRoster(roster, { tribeId, name: 'Riverside', createdAt: Date.now(),
  *   founder: { memberId: alice, name: 'Alice' } })
  *
- * const narrativeId = schema.newDocId('narrative')
+ * const { id: narrativeId, nonce } = schema.newBoundDocId('narrative', alice)
  * const story = new Y.Doc()
  * schema.createNarrative(story, { tribeId, title: 'The flood', body: 'It rained…',
  *   tags: ['river'], mood: 'solemn', createdAt: Date.now() })
@@ -32,7 +34,7 @@
  * if (read.ok) console.log(read.value.title)
  *
  * const genesis = { v: 1, type: 'narrative.genesis', narrativeId, tribeId, creator: alice,
- *   authors: [alice], audience: { kind: 'tribe' }, createdAt: Date.now() } as const
+ *   authors: [alice], audience: { kind: 'tribe' }, nonce, createdAt: Date.now() } as const
  * const bytes = schema.encodeRecordPayload(genesis) // the node signs these bytes
  * const authority = schema.unwrap(schema.narrativeAuthority([{ signer: alice, record: genesis }]))
  * const rosterView = schema.foldRoster(schema.unwrap(schema.readRoster(roster)))

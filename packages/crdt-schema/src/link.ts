@@ -12,7 +12,7 @@
  */
 import * as v from 'valibot'
 import type * as Y from 'yjs'
-import { observeDoc, writeDoc, type WriteResult } from './document.js'
+import { observeDoc, type WriteResult, writeDoc } from './document.js'
 import { type SchemaError, SchemaValidationError } from './errors.js'
 import { type Category, CategorySchema } from './profile.js'
 import { err, ok, type Result } from './result.js'
@@ -228,7 +228,9 @@ export function isLinkActive(
   return [link.tribeA.id, link.tribeB.id].every((t) => {
     const roster = rosters(t)
     const acceptance = link.acceptances[t]
-    return acceptance !== undefined && (roster === undefined || roster.isSteward(acceptance.steward))
+    return (
+      acceptance !== undefined && (roster === undefined || roster.isSteward(acceptance.steward))
+    )
   })
 }
 

@@ -14,7 +14,7 @@
  */
 import * as v from 'valibot'
 import type * as Y from 'yjs'
-import { writeDoc, observeDoc, type KindHooks, type WriteResult } from './document.js'
+import { type KindHooks, observeDoc, type WriteResult, writeDoc } from './document.js'
 import { OversizedError, type SchemaError, SchemaValidationError } from './errors.js'
 import {
   MAX_BODY_CHARS,
@@ -42,7 +42,9 @@ export const SUGGESTED_MOODS = [
 export const TitleSchema = v.pipe(v.string(), v.maxLength(MAX_TITLE_CHARS))
 export const TagSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TAG_CHARS))
 export const TagsSchema = v.pipe(v.array(TagSchema), v.maxLength(MAX_TAGS))
-export const MoodSchema = v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_MOOD_CHARS)))
+export const MoodSchema = v.nullable(
+  v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_MOOD_CHARS)),
+)
 
 export const NarrativeContentSchema = v.object({
   tribeId: TribeIdSchema,
@@ -123,7 +125,8 @@ export function createNarrative(doc: Y.Doc, init: NarrativeInit): WriteResult {
   const valid = validate(NarrativeContentSchema, content, 'narrative')
   if (!valid.ok) return valid
   const body = init.body ?? ''
-  if (body.length > MAX_BODY_CHARS) return err(new OversizedError('body', MAX_BODY_CHARS, body.length))
+  if (body.length > MAX_BODY_CHARS)
+    return err(new OversizedError('body', MAX_BODY_CHARS, body.length))
   if (doc.getMap(META).size > 0 || legacy(doc)) {
     return err(new SchemaValidationError('document already created'))
   }
@@ -190,7 +193,8 @@ export function narrativeBody(doc: Y.Doc): Y.Text {
 
 /** Replaces the whole body (a convenience for the CLI; editors should edit `narrativeBody`). */
 export function setNarrativeBody(doc: Y.Doc, body: string): WriteResult {
-  if (body.length > MAX_BODY_CHARS) return err(new OversizedError('body', MAX_BODY_CHARS, body.length))
+  if (body.length > MAX_BODY_CHARS)
+    return err(new OversizedError('body', MAX_BODY_CHARS, body.length))
   return writeDoc(doc, 'narrative', hooks, () => {
     const text = doc.getText(BODY)
     text.delete(0, text.length)

@@ -15,7 +15,7 @@
 import * as v from 'valibot'
 import type * as Y from 'yjs'
 import { type Audience, AudienceSchema, normalizeAudience, TRIBE } from './audience.js'
-import { observeDoc, writeDoc, type WriteResult } from './document.js'
+import { observeDoc, type WriteResult, writeDoc } from './document.js'
 import { OversizedError, type SchemaError, SchemaValidationError } from './errors.js'
 import { MAX_CONSENT_HISTORY } from './limits.js'
 import { err, ok, type Result } from './result.js'

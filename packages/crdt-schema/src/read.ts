@@ -23,7 +23,10 @@ export function readDocument(doc: Y.Doc, docId: string): Result<AnySnapshot, Sch
   const id = parseDocId(docId)
   if (!id.ok) return err(id.error)
   const wrap = <K extends AnySnapshot['kind'], T>(kind: K, r: Result<T, SchemaError>) =>
-    (r.ok ? { ok: true, value: { kind, snapshot: r.value } } : r) as Result<AnySnapshot, SchemaError>
+    (r.ok ? { ok: true, value: { kind, snapshot: r.value } } : r) as Result<
+      AnySnapshot,
+      SchemaError
+    >
   switch (id.value.kind) {
     case 'roster':
       return wrap('roster', readRoster(doc, docId))

@@ -19,7 +19,7 @@
  */
 import * as v from 'valibot'
 import type * as Y from 'yjs'
-import { observeDoc, writeDoc, type WriteResult } from './document.js'
+import { observeDoc, type WriteResult, writeDoc } from './document.js'
 import { OversizedError, type SchemaError, SchemaValidationError } from './errors.js'
 import type { MemberId, TribeId } from './ids.js'
 import {
@@ -34,6 +34,7 @@ import {
 } from './limits.js'
 import { err, ok, type Result } from './result.js'
 import {
+  type DeepReadonly,
   deepFreeze,
   MemberIdSchema,
   NameSchema,
@@ -85,10 +86,10 @@ export const SwarmKeyEpochSchema = v.object({
 })
 export const RevocationSchema = v.object({ by: MemberIdSchema, at: TimestampSchema })
 
-export type MemberEntry = Readonly<v.InferOutput<typeof MemberEntrySchema>>
-export type Removal = Readonly<v.InferOutput<typeof RemovalSchema>>
-export type SwarmKeyEpoch = Readonly<v.InferOutput<typeof SwarmKeyEpochSchema>>
-export type InvitationRevocation = Readonly<v.InferOutput<typeof RevocationSchema>>
+export type MemberEntry = DeepReadonly<v.InferOutput<typeof MemberEntrySchema>>
+export type Removal = DeepReadonly<v.InferOutput<typeof RemovalSchema>>
+export type SwarmKeyEpoch = DeepReadonly<v.InferOutput<typeof SwarmKeyEpochSchema>>
+export type InvitationRevocation = DeepReadonly<v.InferOutput<typeof RevocationSchema>>
 export type Cutoff = Readonly<Record<string, number>>
 
 export interface RosterSnapshot {
@@ -305,7 +306,9 @@ export function setMemberRole(doc: Y.Doc, memberId: MemberId, role: Role): Write
 export function removeMember(doc: Y.Doc, init: RemovalInit): WriteResult {
   const r = validate(RemovalSchema, { ...init, cutoff: { ...init.cutoff } }, 'removal')
   if (!r.ok) return r
-  return write(doc, () => doc.getMap<unknown>(REMOVALS).set(`${r.value.memberId} ${r.value.by}`, r.value))
+  return write(doc, () =>
+    doc.getMap<unknown>(REMOVALS).set(`${r.value.memberId} ${r.value.by}`, r.value),
+  )
 }
 
 export function addSwarmKeyEpoch(doc: Y.Doc, epoch: SwarmKeyEpoch): WriteResult {

@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot'
 import { OversizedError, SchemaValidationError } from './errors.js'
-import { isDocId, isMemberId, type DocKind } from './ids.js'
+import { type DocKind, isDocId, isMemberId } from './ids.js'
 import { MAX_NAME_CHARS } from './limits.js'
 import { err, ok, type Result } from './result.js'
 
@@ -66,3 +66,10 @@ export function deepFreeze<T>(value: T): T {
   }
   return value
 }
+
+/** Readonly all the way down (the type of frozen snapshots and records). */
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T

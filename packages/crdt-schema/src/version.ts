@@ -45,7 +45,10 @@ export function writeMeta(doc: Y.Doc, kind: DocKind): void {
 }
 
 /** Runs `fn`, turning anything thrown (e.g. a root type of an unexpected Yjs type) into an error. */
-export function safely<T>(fn: () => Result<T, SchemaError>, docId?: string): Result<T, SchemaError> {
+export function safely<T>(
+  fn: () => Result<T, SchemaError>,
+  docId?: string,
+): Result<T, SchemaError> {
   try {
     return fn()
   } catch (cause) {

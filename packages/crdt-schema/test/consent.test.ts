@@ -6,24 +6,24 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
-  acceptLink,
   type Audience,
   type AuthorityRecord,
+  acceptLink,
+  admitMember,
   type ConsentContext,
   createLink,
   createRoster,
-  admitMember,
   type DocDescriptor,
   echoAuthority,
   foldRoster,
   type LinkSnapshot,
   mayReceive,
-  narrativeAuthority,
   type NarrativeAuthority,
+  narrativeAuthority,
+  type RosterView,
   readLink,
   readRoster,
   removeMember,
-  type RosterView,
   revokeLink,
   type SignedRecord,
   unwrap,
@@ -34,12 +34,15 @@ import {
   CAROL,
   DAVE,
   ECHO_1,
+  ECHO_NONCE,
   ERIN,
   FRANK,
   GRACE,
   HEIDI,
   NARRATIVE_1,
   NARRATIVE_2,
+  NONCE_1,
+  NONCE_2,
   TRIBE_A,
   TRIBE_B,
 } from './helpers.js'
@@ -48,7 +51,14 @@ import {
 // GRACE: member of a third tribe, not linked. HEIDI: nobody.
 function tribe(id: string, steward: string, members: string[], removed: string[] = []): RosterView {
   const doc = new Y.Doc()
-  unwrap(createRoster(doc, { tribeId: id, name: id, createdAt: 1, founder: { memberId: steward, name: 's' } }))
+  unwrap(
+    createRoster(doc, {
+      tribeId: id,
+      name: id,
+      createdAt: 1,
+      founder: { memberId: steward, name: 's' },
+    }),
+  )
   for (const m of [...members, ...removed]) {
     unwrap(admitMember(doc, { memberId: m, name: 'm', joinedAt: 2, admittedBy: steward }))
   }
@@ -58,7 +68,10 @@ function tribe(id: string, steward: string, members: string[], removed: string[]
   return foldRoster(unwrap(readRoster(doc)))
 }
 
-function link(terms: ('narratives' | 'echoes' | 'profile')[], state: 'active' | 'proposed' | 'revoked'): LinkSnapshot {
+function link(
+  terms: ('narratives' | 'echoes' | 'profile')[],
+  state: 'active' | 'proposed' | 'revoked',
+): LinkSnapshot {
   const doc = new Y.Doc()
   unwrap(
     createLink(doc, {
@@ -78,12 +91,18 @@ const A = tribe(TRIBE_A, ALICE, [BOB, CAROL], [DAVE])
 const B = tribe(TRIBE_B, ERIN, [FRANK])
 const C = tribe('roster_bccccccccccccccccccccccccca', GRACE, [])
 
-const ctx = (links: LinkSnapshot[] = [link(['narratives', 'echoes', 'profile'], 'active')]): ConsentContext => ({
+const ctx = (
+  links: LinkSnapshot[] = [link(['narratives', 'echoes', 'profile'], 'active')],
+): ConsentContext => ({
   rosters: [A, B, C],
   links,
 })
 
-const genesis = (audience: Audience, authors = [ALICE], narrativeId = NARRATIVE_1): SignedRecord => ({
+const genesis = (
+  audience: Audience,
+  authors = [ALICE],
+  narrativeId = NARRATIVE_1,
+): SignedRecord => ({
   signer: ALICE,
   record: {
     v: 1,
@@ -93,10 +112,16 @@ const genesis = (audience: Audience, authors = [ALICE], narrativeId = NARRATIVE_
     creator: ALICE,
     authors,
     audience,
+    nonce: narrativeId === NARRATIVE_2 ? NONCE_2 : NONCE_1,
     createdAt: 10,
   },
 })
-const audienceRecord = (member: string, audience: Audience, at: number, signer = member): SignedRecord => ({
+const audienceRecord = (
+  member: string,
+  audience: Audience,
+  at: number,
+  signer = member,
+): SignedRecord => ({
   signer,
   record: { v: 1, type: 'narrative.audience', narrativeId: NARRATIVE_1, member, audience, at },
 })
@@ -121,6 +146,7 @@ const echo = (narrativeRecords: SignedRecord[], echoAudience?: Audience): DocDes
     echoId: ECHO_1,
     narrativeId: NARRATIVE_1,
     responder: BOB,
+    nonce: ECHO_NONCE,
     createdAt: 30,
     ...(echoAudience ? { audience: echoAudience } : {}),
   }
@@ -136,13 +162,24 @@ const T: Audience = { kind: 'tribe' }
 const F: Audience = { kind: 'federated' }
 const circleOf = (...members: string[]): Audience => ({ kind: 'circle', members })
 
-type Row = [name: string, member: string, doc: DocDescriptor, expected: true | string, c?: ConsentContext]
+type Row = [
+  name: string,
+  member: string,
+  doc: DocDescriptor,
+  expected: true | string,
+  c?: ConsentContext,
+]
 
 const rows: Row[] = [
   // private
   ['private: the author', ALICE, narrative(genesis(P)), true],
   ['private: a tribe member', BOB, narrative(genesis(P)), 'private'],
-  ['private: co-author', BOB, narrative(genesis(P, [ALICE, BOB]), audienceRecord(BOB, P, 11)), true],
+  [
+    'private: co-author',
+    BOB,
+    narrative(genesis(P, [ALICE, BOB]), audienceRecord(BOB, P, 11)),
+    true,
+  ],
   // circle
   ['circle: named member', BOB, narrative(genesis(circleOf(BOB))), true],
   ['circle: unnamed member', CAROL, narrative(genesis(circleOf(BOB))), 'not-in-circle'],
@@ -160,43 +197,126 @@ const rows: Row[] = [
   ['federated: linked tribe steward', ERIN, narrative(genesis(F)), true],
   ['federated: unlinked tribe', GRACE, narrative(genesis(F)), 'not-federated'],
   ['federated: removed member', DAVE, narrative(genesis(F)), 'removed'],
-  ['federated: link only proposed', FRANK, narrative(genesis(F)), 'not-federated', ctx([link(['narratives'], 'proposed')])],
-  ['federated: link revoked', FRANK, narrative(genesis(F)), 'not-federated', ctx([link(['narratives'], 'revoked')])],
-  ['federated: terms exclude narratives', FRANK, narrative(genesis(F)), 'not-federated', ctx([link(['echoes'], 'active')])],
+  [
+    'federated: link only proposed',
+    FRANK,
+    narrative(genesis(F)),
+    'not-federated',
+    ctx([link(['narratives'], 'proposed')]),
+  ],
+  [
+    'federated: link revoked',
+    FRANK,
+    narrative(genesis(F)),
+    'not-federated',
+    ctx([link(['narratives'], 'revoked')]),
+  ],
+  [
+    'federated: terms exclude narratives',
+    FRANK,
+    narrative(genesis(F)),
+    'not-federated',
+    ctx([link(['echoes'], 'active')]),
+  ],
   ['federated: no links', FRANK, narrative(genesis(F)), 'not-federated', ctx([])],
   // revoked / changed consent
   ['narrowed to private', BOB, narrative(genesis(T), audienceRecord(ALICE, P, 20)), 'private'],
-  ['widened again', BOB, narrative(genesis(T), audienceRecord(ALICE, P, 20), audienceRecord(ALICE, T, 30)), true],
-  ['narrowing signed by someone else is ignored', BOB, narrative(genesis(T), audienceRecord(ALICE, P, 20, BOB)), true],
+  [
+    'widened again',
+    BOB,
+    narrative(genesis(T), audienceRecord(ALICE, P, 20), audienceRecord(ALICE, T, 30)),
+    true,
+  ],
+  [
+    'narrowing signed by someone else is ignored',
+    BOB,
+    narrative(genesis(T), audienceRecord(ALICE, P, 20, BOB)),
+    true,
+  ],
   // co-authors: intersection
-  ['co-author consented tribe too', CAROL, narrative(genesis(T, [ALICE, BOB]), audienceRecord(BOB, T, 11)), true],
-  ['co-author narrowed to circle', CAROL, narrative(genesis(T, [ALICE, BOB]), audienceRecord(BOB, circleOf(ALICE), 11)), 'not-in-circle'],
+  [
+    'co-author consented tribe too',
+    CAROL,
+    narrative(genesis(T, [ALICE, BOB]), audienceRecord(BOB, T, 11)),
+    true,
+  ],
+  [
+    'co-author narrowed to circle',
+    CAROL,
+    narrative(genesis(T, [ALICE, BOB]), audienceRecord(BOB, circleOf(ALICE), 11)),
+    'not-in-circle',
+  ],
   ['co-author consent unknown → private', CAROL, narrative(genesis(T, [ALICE, BOB])), 'private'],
-  ['co-author keeps federation out', FRANK, narrative(genesis(F, [ALICE, BOB]), audienceRecord(BOB, T, 11)), 'not-a-member'],
+  [
+    'co-author keeps federation out',
+    FRANK,
+    narrative(genesis(F, [ALICE, BOB]), audienceRecord(BOB, T, 11)),
+    'not-a-member',
+  ],
   ['both federated', FRANK, narrative(genesis(F, [ALICE, BOB]), audienceRecord(BOB, F, 11)), true],
-  ['co-author added by author', CAROL, narrative(genesis(T), coauthor(BOB, ALICE), audienceRecord(BOB, P, 25)), 'private'],
-  ['co-author added by non-author ignored', CAROL, narrative(genesis(T), coauthor(BOB, CAROL), audienceRecord(BOB, P, 25)), true],
+  [
+    'co-author added by author',
+    CAROL,
+    narrative(genesis(T), coauthor(BOB, ALICE), audienceRecord(BOB, P, 25)),
+    'private',
+  ],
+  [
+    'co-author added by non-author ignored',
+    CAROL,
+    narrative(genesis(T), coauthor(BOB, CAROL), audienceRecord(BOB, P, 25)),
+    true,
+  ],
   // withdrawn
   ['withdrawn: member', BOB, narrative(genesis(T), withdraw(ALICE)), 'withdrawn'],
   ['withdrawn: author', ALICE, narrative(genesis(T), withdraw(ALICE)), 'withdrawn'],
-  ['withdrawn by co-author', CAROL, narrative(genesis(T, [ALICE, BOB]), audienceRecord(BOB, T, 11), withdraw(BOB)), 'withdrawn'],
+  [
+    'withdrawn by co-author',
+    CAROL,
+    narrative(genesis(T, [ALICE, BOB]), audienceRecord(BOB, T, 11), withdraw(BOB)),
+    'withdrawn',
+  ],
   ['withdrawal by non-author ignored', CAROL, narrative(genesis(T), withdraw(CAROL)), true],
-  ['withdrawal signed by someone else ignored', CAROL, narrative(genesis(T), withdraw(ALICE, BOB)), true],
+  [
+    'withdrawal signed by someone else ignored',
+    CAROL,
+    narrative(genesis(T), withdraw(ALICE, BOB)),
+    true,
+  ],
   // echoes
   ['echo: tribe narrative, tribe member', CAROL, echo([genesis(T)]), true],
   ['echo: never wider than private narrative', CAROL, echo([genesis(P)]), 'narrative-denied'],
-  ['echo: circle narrative, outside circle', CAROL, echo([genesis(circleOf(BOB))]), 'narrative-denied'],
+  [
+    'echo: circle narrative, outside circle',
+    CAROL,
+    echo([genesis(circleOf(BOB))]),
+    'narrative-denied',
+  ],
   ['echo: responder narrows to private', CAROL, echo([genesis(T)], P), 'private'],
   ['echo: federated narrative and echo', FRANK, echo([genesis(F)], F), true],
   ['echo: federated narrative, echo tribe', FRANK, echo([genesis(F)], T), 'not-a-member'],
-  ['echo: link terms exclude echoes', FRANK, echo([genesis(F)], F), 'not-federated', ctx([link(['narratives'], 'active')])],
-  ['echo: no own audience, link without echoes', FRANK, echo([genesis(F)]), 'not-federated', ctx([link(['narratives'], 'active')])],
+  [
+    'echo: link terms exclude echoes',
+    FRANK,
+    echo([genesis(F)], F),
+    'not-federated',
+    ctx([link(['narratives'], 'active')]),
+  ],
+  [
+    'echo: no own audience, link without echoes',
+    FRANK,
+    echo([genesis(F)]),
+    'not-federated',
+    ctx([link(['narratives'], 'active')]),
+  ],
   ['echo: narrative withdrawn', BOB, echo([genesis(T), withdraw(ALICE)]), 'withdrawn'],
   ['echo: removed member', DAVE, echo([genesis(T)]), 'removed'],
   [
     'echo: points at another narrative',
     CAROL,
-    { ...(echo([genesis(T)]) as Extract<DocDescriptor, { kind: 'echo' }>), narrative: auth(genesis(T, [ALICE], NARRATIVE_2)) },
+    {
+      ...(echo([genesis(T)]) as Extract<DocDescriptor, { kind: 'echo' }>),
+      narrative: auth(genesis(T, [ALICE], NARRATIVE_2)),
+    },
     'echo-narrative-mismatch',
   ],
   // roster, profile, link
@@ -204,17 +324,52 @@ const rows: Row[] = [
   ['roster: removed', DAVE, { kind: 'roster', tribeId: TRIBE_A }, 'removed'],
   ['roster: outsider', HEIDI, { kind: 'roster', tribeId: TRIBE_A }, 'not-a-member'],
   ['roster: linked tribe member', FRANK, { kind: 'roster', tribeId: TRIBE_A }, true],
-  ['roster: unknown tribe', BOB, { kind: 'roster', tribeId: 'roster_bdddddddddddddddddddddddda' }, 'unknown-tribe'],
+  [
+    'roster: unknown tribe',
+    BOB,
+    { kind: 'roster', tribeId: 'roster_bdddddddddddddddddddddddda' },
+    'unknown-tribe',
+  ],
   ['profile: member', BOB, { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL }, true],
   ['profile: removed', DAVE, { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL }, 'removed'],
-  ['profile: outsider', GRACE, { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL }, 'not-a-member'],
-  ['profile: private profile, other member', BOB, { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL, audience: P }, 'private'],
-  ['profile: private profile, owner', CAROL, { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL, audience: P }, true],
-  ['profile: federated profile, linked', FRANK, { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL, audience: F }, true],
+  [
+    'profile: outsider',
+    GRACE,
+    { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL },
+    'not-a-member',
+  ],
+  [
+    'profile: private profile, other member',
+    BOB,
+    { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL, audience: P },
+    'private',
+  ],
+  [
+    'profile: private profile, owner',
+    CAROL,
+    { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL, audience: P },
+    true,
+  ],
+  [
+    'profile: federated profile, linked',
+    FRANK,
+    { kind: 'profile', tribeId: TRIBE_A, memberId: CAROL, audience: F },
+    true,
+  ],
   ['link: tribe A member', BOB, { kind: 'link', link: link(['narratives'], 'proposed') }, true],
   ['link: tribe B member', FRANK, { kind: 'link', link: link(['narratives'], 'proposed') }, true],
-  ['link: outsider', GRACE, { kind: 'link', link: link(['narratives'], 'proposed') }, 'not-a-member'],
-  ['link: removed member', DAVE, { kind: 'link', link: link(['narratives'], 'proposed') }, 'removed'],
+  [
+    'link: outsider',
+    GRACE,
+    { kind: 'link', link: link(['narratives'], 'proposed') },
+    'not-a-member',
+  ],
+  [
+    'link: removed member',
+    DAVE,
+    { kind: 'link', link: link(['narratives'], 'proposed') },
+    'removed',
+  ],
 ]
 
 describe('mayReceive', () => {
@@ -226,8 +381,16 @@ describe('mayReceive', () => {
 
   it('withdrawn: a tombstone may go to those who could see it, not to others', () => {
     const d = narrative(genesis(circleOf(BOB)), withdraw(ALICE))
-    expect(mayReceive(BOB, d, ctx())).toEqual({ allowed: false, reason: 'withdrawn', tombstone: true })
-    expect(mayReceive(CAROL, d, ctx())).toEqual({ allowed: false, reason: 'withdrawn', tombstone: false })
+    expect(mayReceive(BOB, d, ctx())).toEqual({
+      allowed: false,
+      reason: 'withdrawn',
+      tombstone: true,
+    })
+    expect(mayReceive(CAROL, d, ctx())).toEqual({
+      allowed: false,
+      reason: 'withdrawn',
+      tombstone: false,
+    })
   })
 
   it('accepts rosters as a Map', () => {

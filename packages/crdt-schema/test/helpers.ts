@@ -5,7 +5,7 @@
  */
 import * as prng from 'lib0/prng'
 import * as Y from 'yjs'
-import { applyPeerUpdate } from '../src/index.js'
+import { applyPeerUpdate, boundDocId } from '../src/index.js'
 
 export const ALICE = '12D3KooWEkYz5kDpJHuYXPzqXNm5YsEUCiNctkdmi5vcnst7aKKX'
 export const BOB = '12D3KooWGr39X5f8dY7ZrCka3dsZa1A7mdtrmifka7mDChq1CeNL'
@@ -18,9 +18,14 @@ export const HEIDI = '12D3KooWC7iTW14REfKi5sF3Wj3FCj8igXAmdGrnvAw2XZ8VXyFY'
 
 export const TRIBE_A = 'roster_baaaaaaaaaaaaaaaaaaaaaaaaaa'
 export const TRIBE_B = 'roster_bbbbbbbbbbbbbbbbbbbbbbbbbba'
-export const NARRATIVE_1 = 'narrative_baaaaaaaaaaaaaaaaaaaaaaaaaa'
-export const NARRATIVE_2 = 'narrative_bbbbbbbbbbbbbbbbbbbbbbbbbba'
-export const ECHO_1 = 'echo_baaaaaaaaaaaaaaaaaaaaaaaaaa'
+/** Narratives created by ALICE (ids bound to her with these nonces). */
+export const NONCE_1 = 'bnonceone'
+export const NONCE_2 = 'bnoncetwo'
+export const NARRATIVE_1 = boundDocId('narrative', ALICE, NONCE_1)
+export const NARRATIVE_2 = boundDocId('narrative', ALICE, NONCE_2)
+/** An echo by BOB (id bound to him). */
+export const ECHO_NONCE = 'bnonceecho'
+export const ECHO_1 = boundDocId('echo', BOB, ECHO_NONCE)
 
 const REMOTE = Symbol('remote')
 
@@ -98,7 +103,8 @@ export function assertConverged<T>(
   docs.forEach((doc, i) => {
     const r = read(doc)
     if (!r.ok) throw new Error(`replica ${i} does not read: ${String(r.error)}`)
-    if (Y.encodeStateVector(doc).toString() !== sv0) throw new Error(`replica ${i}: state vector differs`)
+    if (Y.encodeStateVector(doc).toString() !== sv0)
+      throw new Error(`replica ${i}: state vector differs`)
     const json = JSON.stringify(r.value)
     if (json !== json0) throw new Error(`replica ${i} differs:\n${json}\nvs\n${json0}`)
   })

@@ -1,14 +1,21 @@
+import { createHash } from 'node:crypto'
+import { base32 } from 'multiformats/bases/base32'
 import { describe, expect, it } from 'vitest'
 import {
+  boundDocId,
   DOC_KINDS,
   formatAudience,
   intersectAudience,
+  isDocId,
   isMemberId,
   isTribeId,
+  newBoundDocId,
   newDocId,
+  newNonce,
   parseAudience,
   parseDocId,
   profileDocId,
+  unwrap,
 } from '../src/index.js'
 import { ALICE, BOB, TRIBE_A, TRIBE_B } from './helpers.js'
 
@@ -53,6 +60,30 @@ describe('document ids', () => {
     expect(profileDocId(TRIBE_A, BOB)).not.toBe(id)
   })
 
+  it('bound ids: SHA-256 of domain, kind, creator and nonce; differ by each', () => {
+    const hash = createHash('sha256')
+      .update(`tapestry/doc-id/v1\u0000narrative\u0000${ALICE}\u0000bnonce`)
+      .digest()
+    const id = boundDocId('narrative', ALICE, 'bnonce')
+    expect(id).toBe(`narrative_${base32.encode(hash.subarray(0, 16))}`)
+    expect(parseDocId(id)).toMatchObject({ ok: true, value: { kind: 'narrative' } })
+    expect(boundDocId('narrative', ALICE, 'bnonce')).toBe(id)
+    expect(boundDocId('echo', ALICE, 'bnonce')).not.toBe(id.replace('narrative', 'echo'))
+    expect(boundDocId('narrative', BOB, 'bnonce')).not.toBe(id)
+    expect(boundDocId('narrative', ALICE, 'bnonce2')).not.toBe(id)
+  })
+
+  it('new bound ids and nonces', () => {
+    expect(newNonce()).toMatch(/^b[a-z2-7]{26}$/)
+    expect(newNonce()).not.toBe(newNonce())
+    for (const kind of DOC_KINDS) {
+      const { id, nonce } = newBoundDocId(kind, ALICE)
+      expect(id).toMatch(new RegExp(`^${kind}_b[a-z2-7]{26}$`))
+      expect(boundDocId(kind, ALICE, nonce)).toBe(id)
+      expect(isDocId(id, kind)).toBe(true)
+    }
+  })
+
   it('member ids: Ed25519 PeerIds only', () => {
     expect(isMemberId(ALICE)).toBe(true)
     expect(isMemberId(`${ALICE.slice(0, -1)}0`)).toBe(false) // 0 is not base58
@@ -67,13 +98,16 @@ describe('document ids', () => {
 describe('audience text form', () => {
   it('parses and formats', () => {
     for (const s of ['private', 'tribe', 'federated']) {
-      expect(formatAudience(parseAudience(s).ok ? (parseAudience(s) as { value: never }).value : { kind: 'private' })).toBe(s)
+      expect(formatAudience(unwrap(parseAudience(s)))).toBe(s)
     }
     const c = parseAudience(`circle:${BOB}, ${ALICE},${BOB}`)
     expect(c).toEqual({ ok: true, value: { kind: 'circle', members: [ALICE, BOB].sort() } })
     if (c.ok) expect(formatAudience(c.value)).toBe(`circle:${[ALICE, BOB].sort().join(',')}`)
     expect(parseAudience('circle:nobody').ok).toBe(false)
-    expect(parseAudience('everyone')).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA_VALIDATION' } })
+    expect(parseAudience('everyone')).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_SCHEMA_VALIDATION' },
+    })
   })
 
   it('intersects', () => {
@@ -81,6 +115,9 @@ describe('audience text form', () => {
     expect(intersectAudience({ kind: 'tribe' }, { kind: 'federated' })).toEqual({ kind: 'tribe' })
     expect(intersectAudience({ kind: 'private' }, circleAB)).toEqual({ kind: 'private' })
     expect(intersectAudience(circleAB, { kind: 'federated' })).toEqual(circleAB)
-    expect(intersectAudience(circleAB, { kind: 'circle', members: [BOB] })).toEqual({ kind: 'circle', members: [BOB] })
+    expect(intersectAudience(circleAB, { kind: 'circle', members: [BOB] })).toEqual({
+      kind: 'circle',
+      members: [BOB],
+    })
   })
 })

@@ -15,7 +15,9 @@ import {
 } from '../src/index.js'
 import { TRIBE_A } from './helpers.js'
 
-const fixture = new Uint8Array(readFileSync(new URL('./fixtures/narrative-v0.bin', import.meta.url)))
+const fixture = new Uint8Array(
+  readFileSync(new URL('./fixtures/narrative-v0.bin', import.meta.url)),
+)
 const v0 = (): Y.Doc => {
   const doc = new Y.Doc()
   unwrap(applyPeerUpdate(doc, fixture))
@@ -68,12 +70,18 @@ describe('schema versions', () => {
     expect(r.error.code).toBe('ERR_FUTURE_SCHEMA_VERSION')
     expect((r.error as FutureSchemaVersionError).version).toBe(SCHEMA_VERSION + 1)
     // refuses to write to it too
-    expect(setNarrativeTitle(local, 'x')).toMatchObject({ ok: false, error: { code: 'ERR_FUTURE_SCHEMA_VERSION' } })
+    expect(setNarrativeTitle(local, 'x')).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FUTURE_SCHEMA_VERSION' },
+    })
     // forwarding: a third node receives exactly the same state
     const third = new Y.Doc()
     expect(applyPeerUpdate(third, Y.encodeStateAsUpdate(local)).ok).toBe(true)
     expect(Y.encodeStateVector(third)).toEqual(Y.encodeStateVector(newer))
     // the future-version check happens before the kind check
-    expect(readRoster(local)).toMatchObject({ ok: false, error: { code: 'ERR_FUTURE_SCHEMA_VERSION' } })
+    expect(readRoster(local)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FUTURE_SCHEMA_VERSION' },
+    })
   })
 })

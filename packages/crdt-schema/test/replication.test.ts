@@ -40,8 +40,8 @@ import {
   CAROL,
   DAVE,
   ERIN,
-  forSeeds,
   FRANK,
+  forSeeds,
   GRACE,
   HEIDI,
   NARRATIVE_1,
@@ -121,7 +121,9 @@ describe('replication converges', () => {
                 }),
               )
             case 3:
-              return must(revokeInvitation(doc, { invitationId: `inv-${step}`, by: ALICE, at: step }))
+              return must(
+                revokeInvitation(doc, { invitationId: `inv-${step}`, by: ALICE, at: step }),
+              )
             case 4:
               return must(setTribeName(doc, `Riverside ${step}`))
             default: {
@@ -210,7 +212,14 @@ describe('replication converges', () => {
       const net = run(
         seed,
         (doc) =>
-          must(createEcho(doc, { tribeId: TRIBE_A, narrativeId: NARRATIVE_1, body: 'Yes!', createdAt: 2 })),
+          must(
+            createEcho(doc, {
+              tribeId: TRIBE_A,
+              narrativeId: NARRATIVE_1,
+              body: 'Yes!',
+              createdAt: 2,
+            }),
+          ),
         (doc, gen) => {
           const body = echoBody(doc)
           body.insert(prng.int32(gen, 0, body.length), prng.word(gen, 1, 5))

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { encode } from 'cborg'
 import { ClassicLevel } from 'classic-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { sealValue } from '../src/store/encoding.js'
 import {
   LevelEnvelopeStore,
   probeLock,
@@ -204,6 +205,22 @@ describe('LevelEnvelopeStore on disk', () => {
       expect(await s.getEnvelope(DOC, w.key, 2)).toEqual(w.env(DOC, 2))
     })
 
+    it('a flipped bit inside a value is caught by its checksum', async () => {
+      await populated()
+      const db = new ClassicLevel<string, Uint8Array>(dir, { valueEncoding: 'view' })
+      const key = (await db.keys({ gte: 'e!', lt: 'e"' }).all())[1]!
+      const value = new Uint8Array((await db.get(key))!)
+      value[value.length - 70]! ^= 0x01 // inside the update bytes: still valid CBOR
+      await db.put(key, value)
+      await db.close()
+      const s = await store()
+      await expect(s.getEnvelope(DOC, w.key, 2)).rejects.toMatchObject({
+        code: 'STORE_CORRUPT',
+        key,
+        message: expect.stringMatching(/checksum/),
+      })
+    })
+
     /** Damage is found when opening (the meta record shares the block) or on read. */
     const expectCorruptOnOpenOrRead = async () => {
       const s = new LevelEnvelopeStore(dir)
@@ -243,7 +260,7 @@ describe('LevelEnvelopeStore on disk', () => {
     it('a store written by a newer format', async () => {
       await populated()
       const db = new ClassicLevel<string, Uint8Array>(dir, { valueEncoding: 'view' })
-      await db.put('meta', encode({ format: 99, createdAt: 1 }))
+      await db.put('meta', sealValue(encode({ format: 99, createdAt: 1 })))
       await db.close()
       const err = await new LevelEnvelopeStore(dir).open().catch((e: unknown) => e)
       expect(err).toBeInstanceOf(StoreVersionError)

@@ -107,7 +107,7 @@ export function benchResult(row: Omit<BenchResult, 'met'>): BenchResult {
 
 export function formatNumber(n: number): string {
   const a = Math.abs(n)
-  if (a === 0) return '0'
+  if (Number.isInteger(n)) return n.toLocaleString('en-US')
   if (a >= 100) return Math.round(n).toLocaleString('en-US')
   if (a >= 10) return n.toFixed(1)
   if (a >= 0.01) return n.toFixed(2)
@@ -171,7 +171,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--json] [--only NAME]... [--re
   --list       list workloads and exit
   --keep       keep temporary directories (their paths go to stderr)
   --report DIR where to write index.html (default <repo>/bench-report)
-  --cpu-prof   (handled by scripts/bench.mjs) run node with --cpu-prof`
+  --cpu-prof   (scripts/bench.mjs) profile into bench-report/profiles
+  --no-build   (scripts/bench.mjs) skip the incremental tsc -b`
 
 /** Runs the bench from command-line arguments; resolves to the process exit code. */
 export async function runBench(argv: readonly string[]): Promise<number> {

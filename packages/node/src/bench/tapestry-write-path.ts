@@ -11,6 +11,7 @@
  * key press is its own event, as in a real editor), so the store's I/O completes and the
  * coalescer's rounds proceed while typing goes on.
  */
+import { performance as perf } from 'node:perf_hooks'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import * as Y from 'yjs'
 import { clientIdFor } from '../envelope/client-ids.js'
@@ -122,6 +123,7 @@ export async function runTapestryWritePath(opts: TapestryRunOptions): Promise<Ta
 
   const every = Math.max(1, Math.ceil(patches.length / 40))
   const checkpoints: Array<[number, number]> = [[0, 0]]
+  const elu0 = perf.eventLoopUtilization()
   const t0 = performance.now()
   for (let i = 0; i < patches.length; i++) {
     const patch = patches[i]!
@@ -132,6 +134,7 @@ export async function runTapestryWritePath(opts: TapestryRunOptions): Promise<Ta
   const typed = (performance.now() - t0) / 1000
   await coalescer.flush()
   const seconds = (performance.now() - t0) / 1000
+  const elu = perf.eventLoopUtilization(elu0).utilization
   if (checkpoints.at(-1)![0] !== patches.length) checkpoints.push([patches.length, seconds])
   assertReplayEquals(text.toString(), expected, 'Tapestry (in memory)')
   await coalescer.close()
@@ -172,6 +175,7 @@ export async function runTapestryWritePath(opts: TapestryRunOptions): Promise<Ta
       checkpoints,
       details: {
         'Tapestry typing done s': typed,
+        'Tapestry main thread busy (event loop utilisation)': elu,
         'Tapestry envelopes': envelopes,
         'Tapestry persist rounds (sync batches)': rounds,
         'Tapestry updates per envelope (mean)': patches.length / Math.max(1, envelopes),

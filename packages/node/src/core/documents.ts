@@ -6,17 +6,18 @@ import { TapestryError } from '../errors.js'
 import type { Identity } from '../identity/index.js'
 import { docKind, type EnvelopeStore } from '../store/index.js'
 import type { DocumentEvent } from './node-api.js'
+import type { StoredItem } from './replication.js'
 
 /** Transaction origin of updates that come from the store or from peers, never the user. */
 export const REMOTE_ORIGIN = Symbol('tapestry/remote')
 
 /**
  * Applies stored or received updates as non-local changes. Yjs gives a document a new
- * random client id whenever a non-local update touches its own client id; the caller
- * sets the writer's derived client id back afterwards, which is sound because every
+ * random client id whenever a non-local update touches its own client id; this sets
+ * the writer's derived client id back afterwards, which is sound because every
  * item under that id is this writer's own, signed, and now integrated in order.
  */
-function applyStored(doc: Y.Doc, updates: readonly Uint8Array[]): void {
+function applyStored(doc: Y.Doc, updates: readonly Uint8Array[], clientId: number): void {
   Y.transact(
     doc,
     () => {
@@ -24,6 +25,7 @@ function applyStored(doc: Y.Doc, updates: readonly Uint8Array[]): void {
     },
     REMOTE_ORIGIN,
   )
+  doc.clientID = clientId
 }
 
 /** A snapshot is written when this many envelopes arrived since the last one (and on close). */
@@ -46,13 +48,20 @@ interface Replica {
 export class DocumentSet {
   readonly #replicas = new Map<DocId, Promise<Replica>>()
   readonly #myWriter: string
+  readonly #clientId: number
 
   constructor(
     private readonly store: EnvelopeStore,
     private readonly identity: Identity,
-    private readonly emit: (event: DocumentEvent) => void,
+    private readonly hooks: {
+      /** For subscribers of the node (control API, desktop). */
+      event: (event: DocumentEvent) => void
+      /** Everything newly durable, for the sync layer to offer onward. */
+      stored: (item: StoredItem) => void
+    },
   ) {
     this.#myWriter = writerKey(identity.publicKey, identity.writerId)
+    this.#clientId = clientIdFor(identity.publicKey, identity.writerId)
   }
 
   /** The replica of a document the store holds, loading it on first use. */
@@ -70,7 +79,7 @@ export class DocumentSet {
     records: readonly SignedRecord[],
     init: (doc: Y.Doc) => WriteResult,
   ): Promise<Y.Doc> {
-    for (const rec of records) await this.store.putRecord(rec, recordId(rec))
+    for (const rec of records) await this.putRecord(rec)
     const replica = await this.#replica(docId)
     await this.#write(replica, init)
     return replica.doc
@@ -81,9 +90,26 @@ export class DocumentSet {
     await this.#write(await this.#replica(docId), fn)
   }
 
-  /** Signs and stores an authority record (audience change, withdrawal, ...). */
+  /** Stores a signed authority record (audience change, withdrawal, ...) and offers it onward. */
   async putRecord(rec: SignedRecord): Promise<void> {
     await this.store.putRecord(rec, recordId(rec))
+    this.hooks.stored({ type: 'record', record: rec })
+  }
+
+  /**
+   * Applies an accepted envelope from a peer (already stored) to the open replica, if
+   * any: a closed document reads it from the store when next opened.
+   */
+  async applyRemote(env: Envelope): Promise<void> {
+    const open = this.#replicas.get(env.docId)
+    const kind = docKind(env.docId)
+    if (open) {
+      const replica = await open
+      applyStored(replica.doc, [env.update], this.#clientId)
+      replica.sinceSnapshot++
+    }
+    this.hooks.event({ docId: env.docId, kind, origin: 'remote', update: env.update })
+    this.hooks.stored({ type: 'envelope', envelope: env })
   }
 
   /**
@@ -99,7 +125,8 @@ export class DocumentSet {
       replica.doc.destroy()
     }
     await this.store.eraseContent(docId)
-    this.emit({ docId, kind: docKind(docId), origin: 'local', erased: true })
+    this.hooks.event({ docId, kind: docKind(docId), origin: 'local', erased: true })
+    this.hooks.stored({ type: 'erased', docId })
   }
 
   /** Flushes every pending write, writes snapshots of changed documents, drops replicas. */
@@ -145,8 +172,8 @@ export class DocumentSet {
     const doc = new Y.Doc()
     const snapshot = await this.store.getSnapshot(docId)
     const envelopes = await this.store.envelopesSince(docId, snapshot?.vv ?? new Map())
-    applyStored(doc, [...(snapshot ? [snapshot.state] : []), ...envelopes.map((e) => e.update)])
-    doc.clientID = clientIdFor(this.identity.publicKey, this.identity.writerId)
+    const updates = envelopes.map((e) => e.update)
+    applyStored(doc, snapshot ? [snapshot.state, ...updates] : updates, this.#clientId)
     const vv = await this.store.versionVector(docId)
     const kind = docKind(docId)
     const writer = new EnvelopeCoalescer({
@@ -160,7 +187,8 @@ export class DocumentSet {
     const replica: Replica = { docId, kind, doc, writer, sinceSnapshot: envelopes.length }
     writer.onEnvelope((env: Envelope) => {
       replica.sinceSnapshot++
-      this.emit({ docId, kind, origin: 'local', update: env.update })
+      this.hooks.event({ docId, kind, origin: 'local', update: env.update })
+      this.hooks.stored({ type: 'envelope', envelope: env })
     })
     return replica
   }

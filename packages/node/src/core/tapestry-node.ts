@@ -1,38 +1,31 @@
 import {
   type Audience,
-  type SignedRecord as AuthorityInput,
   type AuthorityRecord,
   addSwarmKeyEpoch,
+  admitMember,
   createEcho,
   createNarrative,
   createProfile,
   createRoster,
-  decodeRecordPayload,
   echoAuthority,
   encodeRecordPayload,
-  foldRoster,
   formatAudience,
-  mayReceive,
-  type NarrativeAuthority,
-  type NarrativeGenesis,
-  narrativeAuthority,
-  newDocId,
+  newBoundDocId,
   parseAudience,
   parseDocId,
   profileDocId,
-  type RosterView,
   readEcho,
   readNarrative,
   readProfile,
-  readRoster,
 } from '@tapestry/crdt-schema'
 import { ensureDataDir, paths } from '../data-dir.js'
 import { signRecord } from '../envelope/index.js'
 import type { SignedRecord } from '../envelope/types.js'
 import { ForbiddenError, NotFoundError, TapestryError, UsageError } from '../errors.js'
-import { type Identity, loadIdentity, memberIdFromPublicKey } from '../identity/index.js'
+import { type Identity, loadIdentity } from '../identity/index.js'
 import { generateSwarmKey } from '../net/swarm-key.js'
 import { type EnvelopeStore, LevelEnvelopeStore, StoreLockedError } from '../store/index.js'
+import { type AdmissionFold, AuthorityIndex } from './authority.js'
 import { DocumentSet } from './documents.js'
 import type {
   DocumentEvent,
@@ -43,6 +36,8 @@ import type {
   StatusView,
   TribeSummary,
 } from './node-api.js'
+import { NodeReplication } from './node-replication.js'
+import type { Replication, StoredItem } from './replication.js'
 import { TribeKeys } from './tribe-keys.js'
 
 export interface OpenOptions {
@@ -53,6 +48,9 @@ export interface OpenOptions {
   store?: EnvelopeStore
 }
 
+/** Until invitations land, rosters admit only through their Yjs content. */
+const noAdmissions: AdmissionFold = () => new Map()
+
 /**
  * A member's node on one data directory: identity, store, documents, and the NodeApi
  * every interface (CLI, control API, desktop) uses. Works fully offline; the mesh
@@ -60,8 +58,12 @@ export interface OpenOptions {
  */
 export class TapestryNode implements NodeApi {
   readonly #listeners = new Set<(e: DocumentEvent) => void>()
+  readonly #storedListeners = new Set<(item: StoredItem) => void>()
   readonly #docs: DocumentSet
   readonly #keys: TribeKeys
+  readonly #authority: AuthorityIndex
+  /** The node's side of replication, for the mesh. */
+  readonly replication: Replication
   #lastCreatedAt = 0
 
   private constructor(
@@ -70,10 +72,32 @@ export class TapestryNode implements NodeApi {
     private readonly store: EnvelopeStore,
     private readonly running: boolean,
   ) {
-    this.#docs = new DocumentSet(store, identity, (e) => {
-      for (const l of this.#listeners) l(e)
+    this.#docs = new DocumentSet(store, identity, {
+      event: (e) => {
+        // A roster's content decides membership: forget what was derived from it.
+        if (e.kind === 'roster') this.#authority.invalidate(e.docId)
+        for (const l of this.#listeners) l(e)
+      },
+      stored: (item) => {
+        for (const l of this.#storedListeners) l(item)
+      },
     })
     this.#keys = new TribeKeys(dataDir)
+    this.#authority = new AuthorityIndex({
+      records: (id) => store.records(id),
+      doc: (id) => this.#docs.doc(id),
+      listDocuments: () => store.listDocuments(),
+      admissions: noAdmissions,
+    })
+    this.replication = new NodeReplication({
+      memberId: identity.memberId,
+      store,
+      docs: this.#docs,
+      authority: this.#authority,
+      keys: this.#keys,
+      eraseWithdrawn: (id) => this.#erase(id),
+      listeners: this.#storedListeners,
+    })
   }
 
   static async open(opts: OpenOptions): Promise<TapestryNode> {
@@ -123,25 +147,83 @@ export class TapestryNode implements NodeApi {
   }
 
   async createTribe(name: string): Promise<{ tribeId: string; name: string }> {
-    const tribeId = newDocId('roster')
+    const { id: tribeId, nonce } = newBoundDocId('roster', this.memberId)
     const createdAt = this.#now()
     const me = { memberId: this.memberId, name: this.identity.name }
     await this.#keys.save(tribeId, generateSwarmKey())
-    await this.#docs.create(tribeId, [], (doc) => {
+    const genesis = await this.#sign(tribeId, {
+      v: 1,
+      type: 'roster.genesis',
+      tribeId,
+      founder: this.memberId,
+      name,
+      nonce,
+      createdAt,
+    })
+    await this.#docs.create(tribeId, [genesis], (doc) => {
       const created = createRoster(doc, { tribeId, name, createdAt, founder: me })
       if (!created.ok) return created
       // Epoch 0's key was made here and is kept in this node's data directory; later
       // epochs seal each new key to every remaining member inside the roster.
       return addSwarmKeyEpoch(doc, { epoch: 0, createdAt, createdBy: me.memberId, sealedKeys: {} })
     })
-    const profileId = profileDocId(tribeId, this.memberId)
-    await this.#docs.create(profileId, [], (doc) => createProfile(doc, { tribeId, ...me }))
+    this.#authority.invalidate(tribeId)
+    await this.#createProfile(tribeId)
     return { tribeId, name }
+  }
+
+  /**
+   * A steward admits a member they know by id directly into the roster's content (the
+   * invitation flow is for people who are not known yet). Library only: tests and tools.
+   */
+  async admitMember(
+    tribeId: string,
+    member: { memberId: string; name: string; role?: 'member' | 'steward' },
+  ): Promise<void> {
+    const roster = (await this.#authority.rosters()).get(tribeId)
+    if (!roster?.isSteward(this.memberId)) {
+      throw new ForbiddenError('only a steward of the tribe may admit members')
+    }
+    await this.#docs.change(tribeId, (doc) =>
+      admitMember(doc, {
+        memberId: member.memberId,
+        name: member.name,
+        role: member.role ?? 'member',
+        joinedAt: this.#now(),
+        admittedBy: this.memberId,
+      }),
+    )
+  }
+
+  /** The tribe's current swarm key (a secret: `tapestry tribe key` prints it with a warning). */
+  swarmKey(tribeId: string): Promise<Uint8Array> {
+    return this.#keys.load(tribeId)
+  }
+
+  /** Keeps a tribe's swarm key received out of band (an invitation), so its host can start. */
+  async adoptSwarmKey(tribeId: string, key: Uint8Array): Promise<void> {
+    await this.#keys.save(tribeId, key)
+  }
+
+  /** This member's profile in a tribe (name, consent defaults), created on joining it. */
+  async #createProfile(tribeId: string): Promise<void> {
+    const profileId = profileDocId(tribeId, this.memberId)
+    const genesis = await this.#sign(profileId, {
+      v: 1,
+      type: 'profile.genesis',
+      profileId,
+      tribeId,
+      member: this.memberId,
+      createdAt: this.#now(),
+    })
+    await this.#docs.create(profileId, [genesis], (doc) =>
+      createProfile(doc, { tribeId, memberId: this.memberId, name: this.identity.name }),
+    )
   }
 
   async tribes(): Promise<TribeSummary[]> {
     const out: TribeSummary[] = []
-    for (const roster of await this.#rosters()) {
+    for (const roster of (await this.#authority.rosters()).values()) {
       if (!roster.isMember(this.memberId)) continue
       out.push({
         tribeId: roster.tribeId,
@@ -159,7 +241,7 @@ export class TapestryNode implements NodeApi {
     }
     const tribeId = await this.#tribeFor(input.tribeId)
     const audience = await this.#audienceFor(tribeId, input.audience)
-    const narrativeId = newDocId('narrative')
+    const { id: narrativeId, nonce } = newBoundDocId('narrative', this.memberId)
     const createdAt = this.#now()
     const genesis = await this.#sign(narrativeId, {
       v: 1,
@@ -168,7 +250,8 @@ export class TapestryNode implements NodeApi {
       tribeId,
       creator: this.memberId,
       authors: [this.memberId],
-      audience: audience as NarrativeGenesis['audience'],
+      audience,
+      nonce,
       createdAt,
     })
     await this.#docs.create(narrativeId, [genesis], (doc) =>
@@ -185,11 +268,10 @@ export class TapestryNode implements NodeApi {
   }
 
   async narratives(query: { tribeId?: string | undefined } = {}): Promise<NarrativeView[]> {
-    const rosters = await this.#rosters()
     const views: NarrativeView[] = []
     for (const { id, kind } of await this.store.listDocuments()) {
       if (kind !== 'narrative') continue
-      const view = await this.#narrativeView(id, rosters)
+      const view = await this.#narrativeView(id)
       if (view && (query.tribeId === undefined || view.tribeId === query.tribeId)) views.push(view)
     }
     return views.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
@@ -197,7 +279,7 @@ export class TapestryNode implements NodeApi {
 
   async show(narrativeId: string): Promise<NarrativeView & { echoes: EchoView[] }> {
     this.#checkId(narrativeId, 'narrative')
-    const view = await this.#narrativeView(narrativeId, await this.#rosters())
+    const view = await this.#narrativeView(narrativeId)
     if (!view)
       throw new NotFoundError('narrative', narrativeId, 'list them with `tapestry narratives`')
     return { ...view, echoes: view.status === 'withdrawn' ? [] : await this.#echoesOf(narrativeId) }
@@ -209,7 +291,7 @@ export class TapestryNode implements NodeApi {
     if (narrative.status === 'withdrawn') {
       throw new ForbiddenError('this narrative was withdrawn by its author; it takes no echoes')
     }
-    const echoId = newDocId('echo')
+    const { id: echoId, nonce } = newBoundDocId('echo', this.memberId)
     const createdAt = this.#now()
     const genesis = await this.#sign(echoId, {
       v: 1,
@@ -217,6 +299,7 @@ export class TapestryNode implements NodeApi {
       echoId,
       narrativeId,
       responder: this.memberId,
+      nonce,
       createdAt,
     })
     await this.#docs.create(echoId, [genesis], (doc) =>
@@ -227,7 +310,7 @@ export class TapestryNode implements NodeApi {
 
   async withdraw(narrativeId: string): Promise<{ narrativeId: string; status: 'withdrawn' }> {
     this.#checkId(narrativeId, 'narrative')
-    const authority = await this.#narrativeAuthority(narrativeId)
+    const authority = await this.#authority.narrative(narrativeId)
     if (!authority) throw new NotFoundError('narrative', narrativeId)
     if (!authority.authors.includes(this.memberId)) {
       throw new ForbiddenError('only an author of a narrative may withdraw it')
@@ -243,10 +326,14 @@ export class TapestryNode implements NodeApi {
         }),
       )
     }
-    // Echoes were written in the narrative's context: they go with it.
+    await this.#erase(narrativeId)
+    return { narrativeId, status: 'withdrawn' }
+  }
+
+  /** Erases a withdrawn narrative's content and its echoes (written in its context). */
+  async #erase(narrativeId: string): Promise<void> {
     for (const echo of await this.#echoIdsOf(narrativeId)) await this.#docs.erase(echo)
     await this.#docs.erase(narrativeId)
-    return { narrativeId, status: 'withdrawn' }
   }
 
   // ---- internals ---------------------------------------------------------------
@@ -265,21 +352,13 @@ export class TapestryNode implements NodeApi {
   }
 
   async #sign(docId: string, record: AuthorityRecord): Promise<SignedRecord> {
-    return signRecord(this.identity, {
+    const signed = await signRecord(this.identity, {
       docId,
       kind: record.type,
       payload: encodeRecordPayload(record),
     })
-  }
-
-  async #rosters(): Promise<RosterView[]> {
-    const out: RosterView[] = []
-    for (const { id, kind } of await this.store.listDocuments()) {
-      if (kind !== 'roster') continue
-      const snap = readRoster(await this.#docs.doc(id), id)
-      if (snap.ok) out.push(foldRoster(snap.value))
-    }
-    return out
+    this.#authority.invalidate(docId)
+    return signed
   }
 
   async #tribeFor(tribeId: string | undefined): Promise<string> {
@@ -314,26 +393,10 @@ export class TapestryNode implements NodeApi {
     return profile.ok ? profile.value.defaults.narratives : { kind: 'tribe' }
   }
 
-  async #authorityInputs(docId: string): Promise<AuthorityInput[]> {
-    const inputs: AuthorityInput[] = []
-    for (const { record } of await this.store.records(docId)) {
-      const decoded = decodeRecordPayload(record.payload)
-      if (decoded.ok) {
-        inputs.push({ signer: memberIdFromPublicKey(record.author), record: decoded.value })
-      }
-    }
-    return inputs
-  }
-
-  async #narrativeAuthority(narrativeId: string): Promise<NarrativeAuthority | undefined> {
-    const a = narrativeAuthority(await this.#authorityInputs(narrativeId), { narrativeId })
-    return a.ok ? a.value : undefined
-  }
-
-  async #narrativeView(id: string, rosters: RosterView[]): Promise<NarrativeView | undefined> {
-    const authority = await this.#narrativeAuthority(id)
+  async #narrativeView(id: string): Promise<NarrativeView | undefined> {
+    const authority = await this.#authority.narrative(id)
     if (!authority) return undefined
-    const decision = mayReceive(this.memberId, { kind: 'narrative', authority }, { rosters })
+    const decision = await this.#authority.mayReceive(id, this.memberId)
     const withdrawn = authority.status === 'withdrawn'
     if (!decision.allowed && !withdrawn) return undefined
     const base = {
@@ -355,7 +418,7 @@ export class TapestryNode implements NodeApi {
     const ids: string[] = []
     for (const { id, kind } of await this.store.listDocuments()) {
       if (kind !== 'echo') continue
-      const a = echoAuthority(await this.#authorityInputs(id), { echoId: id })
+      const a = echoAuthority(await this.#authority.inputs(id), { echoId: id })
       if (a.ok && a.value.narrativeId === narrativeId) ids.push(id)
     }
     return ids
@@ -364,7 +427,7 @@ export class TapestryNode implements NodeApi {
   async #echoesOf(narrativeId: string): Promise<EchoView[]> {
     const echoes: EchoView[] = []
     for (const id of await this.#echoIdsOf(narrativeId)) {
-      const a = echoAuthority(await this.#authorityInputs(id), { echoId: id })
+      const a = echoAuthority(await this.#authority.inputs(id), { echoId: id })
       const content = readEcho(await this.#docs.doc(id), id)
       if (!a.ok || !content.ok) continue
       echoes.push({

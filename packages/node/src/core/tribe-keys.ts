@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TapestryError } from '../errors.js'
 import { decodeSwarmKey, encodeSwarmKey } from '../net/swarm-key.js'
@@ -19,6 +19,18 @@ export class TribeKeys {
   async save(tribeId: string, key: Uint8Array): Promise<void> {
     await mkdir(join(this.dataDir, 'tribes', tribeId), { recursive: true, mode: 0o700 })
     await writeFileAtomic(this.file(tribeId), encodeSwarmKey(key), { overwrite: true })
+  }
+
+  /** Ids of the tribes this data directory holds a swarm key for. */
+  async list(): Promise<string[]> {
+    try {
+      const entries = await readdir(join(this.dataDir, 'tribes'), { withFileTypes: true })
+      return entries
+        .filter((e) => e.isDirectory() && e.name.startsWith('roster_'))
+        .map((e) => e.name)
+    } catch {
+      return []
+    }
   }
 
   async load(tribeId: string): Promise<Uint8Array> {

@@ -8,8 +8,13 @@
  *   snapshot     [state, [[writerKey, seq], ...]]
  *   equivocation [docId, writerKey, seq, envelope, envelope]
  *   meta         { format, createdAt }
+ *
+ * On disk each value is sealed: 4 bytes CRC-32 (big-endian) of the CBOR, then the CBOR.
+ * LevelDB does not verify block checksums on reads by default, so the seal is what
+ * turns a flipped bit into a `StoreCorruptError` instead of a wrong value.
  */
 
+import { crc32 } from 'node:zlib'
 import { decode, encode } from 'cborg'
 import type { DocId, Envelope, SignedRecord, VersionVector } from '../envelope/types.js'
 import type { DocSnapshot, EquivocationEvidence } from './envelope-store.js'
@@ -203,4 +208,21 @@ function decodeCbor(bytes: Uint8Array): unknown {
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0
+}
+
+/** `crc32(body) ‖ body`: the on-disk form of a value. */
+export function sealValue(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.byteLength + 4)
+  new DataView(out.buffer).setUint32(0, crc32(body))
+  out.set(body, 4)
+  return out
+}
+
+/** The body of a sealed value; `DecodeFailure` if it is short or its checksum is wrong. */
+export function unsealValue(sealed: Uint8Array): Uint8Array {
+  if (sealed.byteLength < 4) throw new DecodeFailure('value shorter than its checksum')
+  const body = sealed.subarray(4)
+  const stored = new DataView(sealed.buffer, sealed.byteOffset, 4).getUint32(0)
+  if (stored !== crc32(body)) throw new DecodeFailure('value checksum mismatch')
+  return body
 }

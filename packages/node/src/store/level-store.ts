@@ -14,7 +14,7 @@
  *   s!<docId>                            snapshot
  *   q!<docId>!<writerKey>!<seq:14 hex>!<sha256(second)[0..32]>  equivocation evidence
  *
- * Values are the private CBOR encoding of `./encoding.ts`.
+ * Values are the private CBOR encoding of `./encoding.ts`, sealed with a CRC-32.
  */
 
 import { createHash } from 'node:crypto'
@@ -38,6 +38,8 @@ import {
   encodeMeta,
   encodeRecord,
   encodeSnapshot,
+  sealValue,
+  unsealValue,
 } from './encoding.js'
 import {
   type DocSnapshot,
@@ -106,6 +108,13 @@ function messageOf(err: unknown): string {
 export class LevelEnvelopeStore implements EnvelopeStore {
   #db: Db | undefined
   #docs = new Set<DocId>()
+  /**
+   * Version vectors already computed, kept up to date by appends that extend them
+   * contiguously; dropped when a document has gaps (a later append may fill one).
+   */
+  readonly #vvCache = new Map<DocId, Map<WriterKey, number>>()
+  /** Bumped by every change to a document's envelopes: a vector computed meanwhile is stale. */
+  readonly #generation = new Map<DocId, number>()
   /** Serialises writes (appends check then write). Erasure holds it too. */
   readonly #writes = new RwLock()
   /** Reads share it; erasure and close take it exclusively (no iterator may be open). */
@@ -165,6 +174,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
     await this.#writes.exclusive(() =>
       this.#reads.exclusive(async () => {
         this.#db = undefined
+        this.#vvCache.clear()
         await db.close()
       }),
     )
@@ -188,7 +198,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
       for await (const _ of db.keys({ limit: 1 })) {
         throw new StoreCorruptError(this.dir, 'the meta record is missing')
       }
-      await db.put(META, encodeMeta({ format: STORE_FORMAT, createdAt: Date.now() }), {
+      await db.put(META, sealValue(encodeMeta({ format: STORE_FORMAT, createdAt: Date.now() })), {
         sync: true,
       })
       return
@@ -224,7 +234,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
 
   #decode<T>(key: string, bytes: Uint8Array, decode: (b: Uint8Array) => T): T {
     try {
-      return decode(bytes)
+      return decode(unsealValue(bytes))
     } catch (err) {
       if (err instanceof DecodeFailure) {
         throw new StoreCorruptError(this.dir, `a value cannot be read: ${err.message}`, key)
@@ -270,7 +280,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
       checkDocId(env.docId)
       checkSeq(env.seq)
       const wk = writerKeyOf(env)
-      return { env, wk, key: envKey(env.docId, wk, env.seq), value: encodeEnvelope(env) }
+      return { env, wk, key: envKey(env.docId, wk, env.seq), value: sealValue(encodeEnvelope(env)) }
     })
     await this.#write('appendEnvelopes', async (db) => {
       const stored = await db.getMany(items.map((i) => i.key))
@@ -295,7 +305,29 @@ export class LevelEnvelopeStore implements EnvelopeStore {
       const index = this.#indexOps(docs)
       await db.batch([...index, ...ops], { sync: true })
       for (const id of docs) this.#docs.add(id)
+      this.#extendVersionVectors([...pending.values()])
     })
+  }
+
+  #extendVersionVectors(added: { env: Envelope; wk: WriterKey }[]): void {
+    added.sort((x, y) =>
+      x.env.docId !== y.env.docId
+        ? x.env.docId < y.env.docId
+          ? -1
+          : 1
+        : x.wk !== y.wk
+          ? x.wk < y.wk
+            ? -1
+            : 1
+          : x.env.seq - y.env.seq,
+    )
+    for (const { env, wk } of added) {
+      this.#generation.set(env.docId, (this.#generation.get(env.docId) ?? 0) + 1)
+      const vv = this.#vvCache.get(env.docId)
+      if (vv === undefined) continue
+      if (env.seq === (vv.get(wk) ?? 0) + 1) vv.set(wk, env.seq)
+      else this.#vvCache.delete(env.docId)
+    }
   }
 
   async getEnvelope(
@@ -353,6 +385,10 @@ export class LevelEnvelopeStore implements EnvelopeStore {
     checkDocId(docId)
     const prefix = envPrefix(docId)
     return this.#read('versionVector', async (db) => {
+      const cached = this.#vvCache.get(docId)
+      if (cached !== undefined) return new Map(cached)
+      const generation = this.#generation.get(docId) ?? 0
+      let gaps = false
       const vv = new Map<WriterKey, number>()
       const it = db.keys(range(prefix))
       let writer: WriterKey | undefined
@@ -371,11 +407,15 @@ export class LevelEnvelopeStore implements EnvelopeStore {
             vv.set(wk, seq)
           } else {
             // A gap: skip the rest of this writer.
+            gaps = true
             it.seek(`${prefix}${wk}"`)
           }
         }
       } finally {
         await it.close()
+      }
+      if (!gaps && (this.#generation.get(docId) ?? 0) === generation) {
+        this.#vvCache.set(docId, new Map(vv))
       }
       return vv
     })
@@ -385,7 +425,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
     checkDocId(rec.docId)
     if (!RECORD_ID.test(id)) throw new InvalidStoreKeyError(`record id ${JSON.stringify(id)}`)
     const key = `${recPrefix(rec.docId)}${id}`
-    const value = encodeRecord(rec)
+    const value = sealValue(encodeRecord(rec))
     await this.#write('putRecord', async (db) => {
       const existing = await db.get(key)
       if (existing !== undefined) {
@@ -414,7 +454,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
 
   async putSnapshot(docId: DocId, snapshot: DocSnapshot): Promise<void> {
     checkDocId(docId)
-    const value = encodeSnapshot(snapshot)
+    const value = sealValue(encodeSnapshot(snapshot))
     await this.#write('putSnapshot', async (db) => {
       const ops = [...this.#indexOps([docId]), { type: 'put' as const, key: snapKey(docId), value }]
       await db.batch(ops, { sync: true })
@@ -437,7 +477,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
     checkSeq(ev.seq)
     const hash = createHash('sha256').update(encodeEnvelope(ev.second)).digest('hex').slice(0, 32)
     const key = `q!${ev.docId}!${ev.writerKey}!${seqHex(ev.seq)}!${hash}`
-    const value = encodeEquivocation(ev)
+    const value = sealValue(encodeEquivocation(ev))
     await this.#write('putEquivocation', async (db) => {
       await db.batch([{ type: 'put', key, value }], { sync: true })
     })
@@ -488,6 +528,8 @@ export class LevelEnvelopeStore implements EnvelopeStore {
     for await (const _ of db.keys({ ...range(recPrefix(docId)), limit: 1 })) hasRecords = true
     if (!hasRecords) ops.push({ type: 'del', key: docKey(docId) })
     await db.batch(ops, { sync: true })
+    this.#vvCache.delete(docId)
+    this.#generation.set(docId, (this.#generation.get(docId) ?? 0) + 1)
     if (!hasRecords) this.#docs.delete(docId)
     // 2. Flush the deletions and compact every level down onto the deepest one holding
     //    the document's keys: the values meet their deletions and are dropped, and

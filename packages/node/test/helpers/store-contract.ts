@@ -170,6 +170,49 @@ export function runEnvelopeStoreContract(name: string, make: () => Promise<Store
       expect(await store.versionVector('narrative_none')).toEqual(new Map())
     })
 
+    it('versionVector follows appends that extend, open and fill gaps', async () => {
+      await store.appendEnvelopes([a.env(DOC, 1), a.env(DOC, 2)])
+      expect(await store.versionVector(DOC)).toEqual(new Map([[a.key, 2]]))
+      await store.appendEnvelopes([a.env(DOC, 3), b.env(DOC, 1)])
+      expect(await store.versionVector(DOC)).toEqual(
+        new Map([
+          [a.key, 3],
+          [b.key, 1],
+        ]),
+      )
+      await store.appendEnvelopes([a.env(DOC, 5), b.env(DOC, 3)])
+      expect(await store.versionVector(DOC)).toEqual(
+        new Map([
+          [a.key, 3],
+          [b.key, 1],
+        ]),
+      )
+      await store.appendEnvelopes([a.env(DOC, 4)])
+      expect(await store.versionVector(DOC)).toEqual(
+        new Map([
+          [a.key, 5],
+          [b.key, 1],
+        ]),
+      )
+      await store.appendEnvelopes([b.env(DOC, 2)])
+      expect(await store.versionVector(DOC)).toEqual(
+        new Map([
+          [a.key, 5],
+          [b.key, 3],
+        ]),
+      )
+      const [vv] = await Promise.all([
+        store.versionVector(DOC),
+        store.appendEnvelopes([a.env(DOC, 6)]),
+      ])
+      expect([5, 6]).toContain(vv.get(a.key))
+      expect((await store.versionVector(DOC)).get(a.key)).toBe(6)
+      await store.eraseContent(DOC)
+      expect(await store.versionVector(DOC)).toEqual(new Map())
+      await store.appendEnvelopes([a.env(DOC, 1)])
+      expect(await store.versionVector(DOC)).toEqual(new Map([[a.key, 1]]))
+    })
+
     it('stores records idempotently, refuses a different one under the same id, orders by time', async () => {
       const genesis = fakeRecord(DOC, 'genesis', 100)
       const audience = fakeRecord(DOC, 'audience', 50)

@@ -1,0 +1,230 @@
+import {
+  type SignedRecord as AuthorityInput,
+  type Decision,
+  type DocDescriptor,
+  decodeRecordPayload,
+  echoAuthority,
+  foldRoster,
+  type MemberEntry,
+  mayReceive,
+  type NarrativeAuthority,
+  narrativeAuthority,
+  parseDocId,
+  profileGenesis,
+  type RosterView,
+  readProfile,
+  readRoster,
+  rosterGenesis,
+} from '@tapestry/crdt-schema'
+import type * as Y from 'yjs'
+import type { DocId } from '../envelope/types.js'
+import { memberIdFromPublicKey } from '../identity/index.js'
+import type { StoredRecord } from '../store/index.js'
+
+/**
+ * Members admitted by signed admission records beside a roster (invitations), as the
+ * invite module folds them. Injected so the authority index stays independent of how
+ * invitations are encoded.
+ */
+export type AdmissionFold = (input: {
+  tribeId: string
+  isSteward: (memberId: string) => boolean
+  records: readonly StoredRecord[]
+}) => ReadonlyMap<string, MemberEntry>
+
+export interface AuthoritySources {
+  records(docId: DocId): Promise<StoredRecord[]>
+  doc(docId: DocId): Promise<Y.Doc>
+  listDocuments(): Promise<{ id: DocId; kind: string }[]>
+  admissions: AdmissionFold
+}
+
+/**
+ * Who may write and who may receive each document, decided from signed records and
+ * rosters only (never from content a peer could shape). Cached per document and
+ * invalidated when the node stores a record or a roster changes. The sync layer and the
+ * NodeApi both ask here, so one decision serves every place data enters or leaves.
+ */
+export class AuthorityIndex {
+  readonly #inputs = new Map<DocId, Promise<{ inputs: AuthorityInput[]; raw: StoredRecord[] }>>()
+  #rosters: Promise<Map<string, RosterView>> | undefined
+
+  constructor(private readonly src: AuthoritySources) {}
+
+  /** Forget what was derived from `docId` (its records or, for rosters, its content changed). */
+  invalidate(docId: DocId): void {
+    this.#inputs.delete(docId)
+    if (docId.startsWith('roster_')) this.#rosters = undefined
+  }
+
+  async inputs(docId: DocId): Promise<AuthorityInput[]> {
+    return (await this.#load(docId)).inputs
+  }
+
+  async rawRecords(docId: DocId): Promise<StoredRecord[]> {
+    return (await this.#load(docId)).raw
+  }
+
+  #load(docId: DocId) {
+    let p = this.#inputs.get(docId)
+    if (!p) {
+      p = this.src.records(docId).then((raw) => ({ raw, inputs: decodeInputs(raw) }))
+      this.#inputs.set(docId, p)
+      p.catch(() => this.#inputs.delete(docId))
+    }
+    return p
+  }
+
+  /** Every tribe this node knows, folded: roster content plus admission records. */
+  rosters(): Promise<Map<string, RosterView>> {
+    this.#rosters ??= this.#foldRosters()
+    const p = this.#rosters
+    p.catch(() => {
+      if (this.#rosters === p) this.#rosters = undefined
+    })
+    return p
+  }
+
+  async #foldRosters(): Promise<Map<string, RosterView>> {
+    const out = new Map<string, RosterView>()
+    for (const { id, kind } of await this.src.listDocuments()) {
+      if (kind !== 'roster') continue
+      const view = await this.#foldRoster(id)
+      if (view) out.set(id, view)
+    }
+    return out
+  }
+
+  async #foldRoster(tribeId: string): Promise<RosterView | undefined> {
+    const genesis = rosterGenesis(await this.inputs(tribeId), { tribeId })
+    if (!genesis.ok) return undefined
+    const snap = readRoster(await this.src.doc(tribeId), tribeId)
+    // Before the roster's content arrives, its signed genesis alone names the founder.
+    const base = snap.ok
+      ? snap.value
+      : {
+          tribeId,
+          name: genesis.value.name,
+          createdAt: genesis.value.createdAt,
+          createdBy: genesis.value.founder,
+          members: {
+            [genesis.value.founder]: {
+              name: '',
+              role: 'steward' as const,
+              joinedAt: genesis.value.createdAt,
+              admittedBy: genesis.value.founder,
+              invitationId: null,
+            },
+          },
+          removals: [],
+          epochs: [],
+          revokedInvitations: {},
+          schemaVersion: 1,
+        }
+    if (base.createdBy !== genesis.value.founder) return undefined
+    const content = foldRoster(base)
+    const admitted = this.src.admissions({
+      tribeId,
+      isSteward: (m) => content.isSteward(m),
+      records: await this.rawRecords(tribeId),
+    })
+    if (admitted.size === 0) return content
+    const members: Record<string, MemberEntry> = { ...base.members }
+    for (const [m, entry] of admitted) members[m] ??= entry
+    return foldRoster({ ...base, members })
+  }
+
+  /** The tribe a document belongs to, from its signed genesis. */
+  async tribeOf(docId: DocId): Promise<string | undefined> {
+    const d = await this.descriptor(docId)
+    if (!d) return undefined
+    switch (d.kind) {
+      case 'roster':
+      case 'profile':
+        return d.tribeId
+      case 'narrative':
+        return d.authority.tribeId
+      case 'echo':
+        return d.narrative.tribeId
+      case 'link':
+        return undefined
+    }
+  }
+
+  async narrative(narrativeId: DocId): Promise<NarrativeAuthority | undefined> {
+    const a = narrativeAuthority(await this.inputs(narrativeId), { narrativeId })
+    return a.ok ? a.value : undefined
+  }
+
+  /** What mayReceive needs to know about a document, or undefined without a valid genesis. */
+  async descriptor(docId: DocId): Promise<DocDescriptor | undefined> {
+    const parsed = parseDocId(docId)
+    if (!parsed.ok) return undefined
+    switch (parsed.value.kind) {
+      case 'roster': {
+        const g = rosterGenesis(await this.inputs(docId), { tribeId: docId })
+        return g.ok ? { kind: 'roster', tribeId: docId } : undefined
+      }
+      case 'profile': {
+        const g = profileGenesis(await this.inputs(docId), { profileId: docId })
+        if (!g.ok) return undefined
+        const content = readProfile(await this.src.doc(docId), docId)
+        return {
+          kind: 'profile',
+          tribeId: g.value.tribeId,
+          memberId: g.value.member,
+          ...(content.ok ? { audience: content.value.defaults.profile } : {}),
+        }
+      }
+      case 'narrative': {
+        const authority = await this.narrative(docId)
+        return authority ? { kind: 'narrative', authority } : undefined
+      }
+      case 'echo': {
+        const echo = echoAuthority(await this.inputs(docId), { echoId: docId })
+        if (!echo.ok) return undefined
+        const narrative = await this.narrative(echo.value.narrativeId)
+        return narrative ? { kind: 'echo', echo: echo.value, narrative } : undefined
+      }
+      case 'link':
+        return undefined
+    }
+  }
+
+  /** May `member` receive `docId` now? (the schema's single decision, with current state) */
+  async mayReceive(docId: DocId, member: string): Promise<Decision> {
+    const d = await this.descriptor(docId)
+    if (!d) return { allowed: false, reason: 'unknown-tribe' }
+    return mayReceive(member, d, { rosters: await this.rosters() })
+  }
+
+  /** May `author` write content (envelopes) of `docId` now? */
+  async mayWrite(docId: DocId, author: string): Promise<boolean> {
+    const d = await this.descriptor(docId)
+    if (!d) return false
+    switch (d.kind) {
+      case 'roster': {
+        const roster = (await this.rosters()).get(d.tribeId)
+        return roster?.isSteward(author) ?? false
+      }
+      case 'profile':
+        return d.memberId === author
+      case 'narrative':
+        return d.authority.status === 'published' && d.authority.authors.includes(author)
+      case 'echo':
+        return d.narrative.status === 'published' && d.echo.responder === author
+      case 'link':
+        return false
+    }
+  }
+}
+
+function decodeInputs(raw: readonly StoredRecord[]): AuthorityInput[] {
+  const inputs: AuthorityInput[] = []
+  for (const { record } of raw) {
+    const decoded = decodeRecordPayload(record.payload)
+    if (decoded.ok)
+      inputs.push({ signer: memberIdFromPublicKey(record.author), record: decoded.value })
+  }
+  return inputs
+}

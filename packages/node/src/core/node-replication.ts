@@ -1,0 +1,251 @@
+import { acceptEnvelope, GapBuffer, recordId, verifyRecord, writerKey } from '../envelope/index.js'
+import type { DocId, Envelope, SignedRecord, VersionVector } from '../envelope/types.js'
+import { memberIdFromPublicKey } from '../identity/index.js'
+import { type EnvelopeStore, EquivocationError } from '../store/index.js'
+import type { AuthorityIndex } from './authority.js'
+import type { DocumentSet } from './documents.js'
+import type {
+  IngestResult,
+  Replication,
+  StoredItem,
+  TribeNetwork,
+  VisibleDocument,
+} from './replication.js'
+import type { TribeKeys } from './tribe-keys.js'
+
+export interface NodeReplicationDeps {
+  memberId: string
+  store: EnvelopeStore
+  docs: DocumentSet
+  authority: AuthorityIndex
+  keys: TribeKeys
+  /** Erases a narrative (and its echoes) whose withdrawal this node just learned. */
+  eraseWithdrawn: (narrativeId: DocId) => Promise<void>
+  /** Listeners of everything newly stored (shared with DocumentSet's hook). */
+  listeners: Set<(item: StoredItem) => void>
+}
+
+/**
+ * The node's side of replication (see replication.ts for the contract). Ingest runs
+ * one batch at a time, so acceptance always sees the store as the previous batch left
+ * it; consent is decided per peer by the authority index.
+ */
+export class NodeReplication implements Replication {
+  readonly memberId: string
+  readonly #gaps = new GapBuffer()
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(private readonly d: NodeReplicationDeps) {
+    this.memberId = d.memberId
+  }
+
+  async networks(): Promise<TribeNetwork[]> {
+    const rosters = await this.d.authority.rosters()
+    const out: TribeNetwork[] = []
+    for (const tribeId of await this.d.keys.list()) {
+      const roster = rosters.get(tribeId)
+      if (roster?.removed(this.memberId)) continue
+      out.push({
+        tribeId,
+        name: roster?.name ?? '',
+        keys: { current: await this.d.keys.load(tribeId), previous: [] },
+      })
+    }
+    return out
+  }
+
+  /**
+   * A node that holds a tribe's key but not yet its roster (it just joined) accepts
+   * any peer of that network until the roster arrives: it has nothing to leak (every
+   * send still asks mayReceive, which needs the roster) and needs the roster from them.
+   */
+  async isMember(tribeId: string, memberId: string): Promise<boolean> {
+    const roster = (await this.d.authority.rosters()).get(tribeId)
+    if (roster) return roster.isMember(memberId)
+    return (await this.d.keys.list()).includes(tribeId)
+  }
+
+  async visibleDocuments(tribeId: string, peer: string): Promise<VisibleDocument[]> {
+    const out: VisibleDocument[] = []
+    for (const { id } of await this.d.store.listDocuments()) {
+      if ((await this.d.authority.tribeOf(id)) !== tribeId) continue
+      const decision = await this.d.authority.mayReceive(id, peer)
+      const content = decision.allowed
+      if (!content && !(decision.allowed === false && decision.tombstone)) continue
+      out.push({
+        docId: id,
+        vv: content ? await this.d.store.versionVector(id) : new Map(),
+        recordIds: (await this.d.authority.rawRecords(id)).map((r) => r.id).sort(),
+        content,
+      })
+    }
+    // Rosters first: decisions about everything else depend on them.
+    return out.sort((a, b) => rank(a.docId) - rank(b.docId) || (a.docId < b.docId ? -1 : 1))
+  }
+
+  async mayReceive(docId: DocId, peer: string): Promise<boolean> {
+    return (await this.d.authority.mayReceive(docId, peer)).allowed
+  }
+
+  async envelopesFor(docId: DocId, vv: VersionVector, peer: string): Promise<Envelope[]> {
+    if (!(await this.mayReceive(docId, peer))) return []
+    return this.d.store.envelopesSince(docId, vv)
+  }
+
+  async recordsFor(docId: DocId, peer: string): Promise<SignedRecord[]> {
+    const decision = await this.d.authority.mayReceive(docId, peer)
+    if (!decision.allowed && !decision.tombstone) return []
+    return (await this.d.authority.rawRecords(docId)).map((r) => r.record)
+  }
+
+  ingestRecords(records: readonly SignedRecord[], from: string): Promise<IngestResult> {
+    return this.#serial(() => this.#ingestRecords(records, from))
+  }
+
+  ingestEnvelopes(envelopes: readonly Envelope[], from: string): Promise<IngestResult> {
+    return this.#serial(() => this.#ingestEnvelopes(envelopes, from))
+  }
+
+  onStored(listener: (item: StoredItem) => void): () => void {
+    this.d.listeners.add(listener)
+    return () => this.d.listeners.delete(listener)
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn)
+    this.#queue = run.catch(() => {})
+    return run
+  }
+
+  async #ingestRecords(records: readonly SignedRecord[], _from: string): Promise<IngestResult> {
+    const result = emptyResult()
+    // Genesis-like records first (rosters, then any record) so later ones can be judged.
+    const sorted = [...records].sort((a, b) => rank(a.docId) - rank(b.docId))
+    for (const rec of sorted) {
+      if (!verifyRecord(rec)) {
+        result.rejected.push({
+          code: 'BAD_SIGNATURE',
+          message: 'record signature',
+          docId: rec.docId,
+        })
+        continue
+      }
+      const id = recordId(rec)
+      const known = await this.d.authority.rawRecords(rec.docId)
+      if (known.some((r) => r.id === id)) {
+        result.duplicates++
+        continue
+      }
+      await this.d.docs.putRecord(rec)
+      this.d.authority.invalidate(rec.docId)
+      result.applied++
+      if (
+        rec.kind === 'narrative.withdraw' &&
+        (await this.d.authority.narrative(rec.docId))?.status === 'withdrawn'
+      ) {
+        this.#gaps.dropDocument(rec.docId)
+        await this.d.eraseWithdrawn(rec.docId)
+      }
+    }
+    return result
+  }
+
+  async #ingestEnvelopes(envelopes: readonly Envelope[], from: string): Promise<IngestResult> {
+    const result = emptyResult()
+    const sorted = [...envelopes].sort(
+      (a, b) =>
+        rank(a.docId) - rank(b.docId) ||
+        (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0) ||
+        a.seq - b.seq,
+    )
+    for (const env of sorted) {
+      let next: Envelope | undefined = env
+      while (next) {
+        const applied = await this.#ingestOne(next, from, result)
+        // An applied envelope may fill a gap: continue with the one held after it.
+        next = applied
+          ? this.#gaps.take(next.docId, writerKey(next.author, next.writerId), next.seq + 1)
+          : undefined
+      }
+    }
+    return result
+  }
+
+  /** Returns true when the envelope was applied. */
+  async #ingestOne(env: Envelope, _from: string, result: IngestResult): Promise<boolean> {
+    const wk = writerKey(env.author, env.writerId)
+    let author: string | undefined
+    try {
+      author = memberIdFromPublicKey(env.author)
+    } catch {
+      author = undefined
+    }
+    const [known, vv, mayWrite, cutoff] = await Promise.all([
+      this.d.store.getEnvelope(env.docId, wk, env.seq),
+      this.d.store.versionVector(env.docId),
+      author ? this.d.authority.mayWrite(env.docId, author) : false,
+      author ? this.#cutoff(env.docId, author, wk) : undefined,
+    ])
+    const decision = acceptEnvelope(env, {
+      mayWrite: () => mayWrite,
+      known: () => known,
+      highestSeq: () => vv.get(wk) ?? 0,
+      cutoff: () => cutoff,
+    })
+    switch (decision.kind) {
+      case 'duplicate':
+        result.duplicates++
+        return false
+      case 'gap':
+        if (this.#gaps.add(env)) result.held++
+        return false
+      case 'equivocation':
+        await this.d.store.putEquivocation({
+          docId: env.docId,
+          writerKey: wk,
+          seq: env.seq,
+          first: decision.evidence[0],
+          second: decision.evidence[1],
+        })
+        result.equivocations++
+        return false
+      case 'reject':
+        result.rejected.push({
+          code: decision.error.code,
+          message: decision.error.message,
+          docId: env.docId,
+        })
+        return false
+      case 'apply':
+        try {
+          await this.d.store.appendEnvelopes([env])
+        } catch (err) {
+          if (!(err instanceof EquivocationError)) throw err
+          result.equivocations++
+          return false
+        }
+        await this.d.docs.applyRemote(env)
+        if (env.docId.startsWith('roster_')) this.d.authority.invalidate(env.docId)
+        result.applied++
+        return true
+    }
+  }
+
+  async #cutoff(docId: DocId, author: string, wk: string): Promise<number | undefined> {
+    const tribeId = await this.d.authority.tribeOf(docId)
+    if (!tribeId) return undefined
+    const cut = (await this.d.authority.rosters()).get(tribeId)?.cutoff(author)
+    return cut ? (cut[wk] ?? 0) : undefined
+  }
+}
+
+function rank(docId: string): number {
+  if (docId.startsWith('roster_')) return 0
+  if (docId.startsWith('profile_')) return 1
+  if (docId.startsWith('narrative_')) return 2
+  return 3
+}
+
+function emptyResult(): IngestResult {
+  return { applied: 0, duplicates: 0, held: 0, equivocations: 0, rejected: [] }
+}

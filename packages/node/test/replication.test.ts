@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { TapestryNode } from '../src/core/tapestry-node.js'
+import { makeMember, makeTribe, type TestMember } from './helpers/tribe.js'
+
+/** One catch-up round from `from` to `to` through the Replication boundary (no network). */
+async function pull(from: TapestryNode, to: TapestryNode, tribeId: string) {
+  const docs = await from.replication.visibleDocuments(tribeId, to.memberId)
+  const records = []
+  const envelopes = []
+  for (const d of docs) {
+    records.push(...(await from.replication.recordsFor(d.docId, to.memberId)))
+    envelopes.push(...(await from.replication.envelopesFor(d.docId, new Map(), to.memberId)))
+  }
+  const r = await to.replication.ingestRecords(records, from.memberId)
+  const e = await to.replication.ingestEnvelopes(envelopes, from.memberId)
+  return { docs, r, e }
+}
+
+describe('replication boundary', () => {
+  const members: TestMember[] = []
+  afterEach(async () => {
+    for (const m of members.splice(0)) await m.cleanup()
+  })
+
+  it('a new member receives the roster, then narratives; writes flow back', async () => {
+    const ada = await makeMember('Ada')
+    const bo = await makeMember('Bo')
+    members.push(ada, bo)
+    const { tribeId } = await makeTribe('River Folk', [ada, bo])
+    const { narrativeId } = await ada.node.narrate({
+      title: 'The flood',
+      body: 'We carried the boats',
+    })
+    await ada.node.narrate({ title: 'Secret', body: 'only mine', audience: 'private' })
+
+    const first = await pull(ada.node, bo.node, tribeId)
+    expect(first.r.rejected).toEqual([])
+    expect(first.e.rejected).toEqual([])
+    // The private narrative is not even listed for Bo.
+    expect(first.docs.some((d) => d.docId.startsWith('narrative_') && !d.content)).toBe(false)
+    const seen = await bo.node.narratives({})
+    expect(seen.map((n) => n.title)).toEqual(['The flood'])
+    expect(await bo.node.tribes()).toEqual([
+      { tribeId, name: 'River Folk', role: 'member', members: 2 },
+    ])
+
+    await bo.node.echo(narrativeId, 'I remember')
+    const back = await pull(bo.node, ada.node, tribeId)
+    expect(back.e.rejected).toEqual([])
+    const shown = await ada.node.show(narrativeId)
+    expect(shown.echoes.map((e) => e.body)).toEqual(['I remember'])
+
+    // Replaying everything is idempotent.
+    const again = await pull(ada.node, bo.node, tribeId)
+    expect(again.e.applied).toBe(0)
+    expect(again.r.applied).toBe(0)
+  })
+
+  it('a withdrawal that arrives later erases the content', async () => {
+    const ada = await makeMember('Ada')
+    const bo = await makeMember('Bo')
+    members.push(ada, bo)
+    const { tribeId } = await makeTribe('River Folk', [ada, bo])
+    const { narrativeId } = await ada.node.narrate({ title: 'Gone', body: 'marker-7f3a' })
+    await pull(ada.node, bo.node, tribeId)
+    expect((await bo.node.show(narrativeId)).body).toBe('marker-7f3a')
+    await ada.node.withdraw(narrativeId)
+    await pull(ada.node, bo.node, tribeId)
+    const after = await bo.node.show(narrativeId)
+    expect(after.status).toBe('withdrawn')
+    expect(after.body).toBe('')
+    // Stale envelopes of the withdrawn narrative can never come back.
+    const stale = await ada.node.replication.envelopesFor(narrativeId, new Map(), bo.node.memberId)
+    expect(stale).toEqual([])
+  })
+
+  it('refuses envelopes from a non-member and records forged by someone else', async () => {
+    const ada = await makeMember('Ada')
+    const eve = await makeMember('Eve')
+    members.push(ada, eve)
+    const { tribeId } = await makeTribe('River Folk', [ada])
+    await eve.node.createTribe('Elsewhere')
+    const eveNarr = await eve.node.narrate({ title: 'x', body: 'y' })
+    const envs = await eve.node.replication.envelopesFor(
+      eveNarr.narrativeId,
+      new Map(),
+      eve.node.memberId,
+    )
+    const result = await ada.node.replication.ingestEnvelopes(envs, eve.node.memberId)
+    expect(result.applied).toBe(0)
+    expect(result.rejected.map((r) => r.code)).toEqual(['NOT_AUTHORIZED'])
+    expect((await ada.node.narratives({ tribeId })).length).toBe(0)
+  })
+})
