@@ -103,12 +103,11 @@ describe('/tapestry/join/1.0.0', () => {
 
   it('refuses a record presented by another peer, or from a skewed clock, without calling admit', async () => {
     const admit = vi.fn<Admit>(async () => ({ ok: true }))
-    const { member, joinerHost, inv } = await setup(admit)
+    const { member, joinerHost, joiner, inv } = await setup(admit)
     const someoneElse = await createAdmission(await identity('Ben'), inv, 'Ben')
     await expect(requestJoin(joinerHost.libp2p, member.peerId, someoneElse)).resolves.toMatchObject(
       { ok: false, code: 'WRONG_PEER' },
     )
-    const joiner = new Identity(joinerHost.libp2p.peerId ? await keyOf(joinerHost) : never(), new Uint8Array(8), 'Ana')
     const stale = await createAdmission(joiner, inv, 'Ana', { at: Date.now() - 3_600_000 })
     await expect(requestJoin(joinerHost.libp2p, member.peerId, stale)).resolves.toMatchObject({
       ok: false,

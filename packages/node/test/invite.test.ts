@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Command } from 'commander'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { registerInviteCommands, parseDuration } from '../src/cli/invite-commands.js'
+import { parseDuration, registerInviteCommands } from '../src/cli/invite-commands.js'
 import type { Output } from '../src/cli/output.js'
 import { recordId } from '../src/envelope/codec.js'
 import { signRecord } from '../src/envelope/sign.js'
@@ -22,8 +22,8 @@ import {
   foldAdmissions,
   INVITE_CODE_PREFIX,
   InviteExpiredError,
-  type SignedInvitation,
   parseInviteCode,
+  type SignedInvitation,
   termsMap,
   termsOf,
 } from '../src/invite/index.js'
@@ -199,7 +199,19 @@ describe('the CLI', () => {
 
   it('invite passes its options; revoke, invites and members call the API', async () => {
     const { run, api, results } = cli()
-    await run('invite', '--role', 'steward', '--expires', '12h', '--uses', '2', '--address', '/ip4/1.2.3.4/tcp/1', '--address', '/ip4/1.2.3.5/tcp/1')
+    await run(
+      'invite',
+      '--role',
+      'steward',
+      '--expires',
+      '12h',
+      '--uses',
+      '2',
+      '--address',
+      '/ip4/1.2.3.4/tcp/1',
+      '--address',
+      '/ip4/1.2.3.5/tcp/1',
+    )
     expect(api.invite).toHaveBeenCalledWith({
       tribeId: undefined,
       role: 'steward',

@@ -91,4 +91,56 @@ describe('replication boundary', () => {
     expect(result.rejected.map((r) => r.code)).toEqual(['NOT_AUTHORIZED'])
     expect((await ada.node.narratives({ tribeId })).length).toBe(0)
   })
+
+  it('withdrawal receipts flow back; narrowing an audience erases it on members who left', async () => {
+    const ada = await makeMember('Ada')
+    const bo = await makeMember('Bo')
+    const cy = await makeMember('Cy')
+    members.push(ada, bo, cy)
+    const { tribeId } = await makeTribe('River Folk', [ada, bo, cy])
+    const gone = await ada.node.narrate({ title: 'Gone', body: 'w-marker' })
+    const narrowed = await ada.node.narrate({ title: 'Narrowed', body: 'n-marker' })
+    for (const m of [bo, cy]) await pull(ada.node, m.node, tribeId)
+    expect((await cy.node.show(narrowed.narrativeId)).body).toBe('n-marker')
+
+    await ada.node.withdraw(gone.narrativeId)
+    const before = await ada.node.receipts(gone.narrativeId)
+    expect(before.confirmed.map((c) => c.memberId)).toEqual([ada.node.memberId])
+    expect(before.pending.sort()).toEqual([bo.node.memberId, cy.node.memberId].sort())
+    await pull(ada.node, bo.node, tribeId)
+    await pull(bo.node, ada.node, tribeId)
+    const after = await ada.node.receipts(gone.narrativeId)
+    expect(after.pending).toEqual([cy.node.memberId])
+
+    await ada.node.consentSet({
+      narrativeId: narrowed.narrativeId,
+      audience: `circle:${bo.node.memberId}`,
+    })
+    await pull(ada.node, cy.node, tribeId)
+    await pull(ada.node, bo.node, tribeId)
+    expect((await bo.node.show(narrowed.narrativeId)).body).toBe('n-marker')
+    await expect(cy.node.show(narrowed.narrativeId)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    expect(
+      await ada.node.replication.envelopesFor(narrowed.narrativeId, new Map(), cy.node.memberId),
+    ).toEqual([])
+  })
+
+  it('a co-author edits the body and their consent bounds the audience', async () => {
+    const ada = await makeMember('Ada')
+    const bo = await makeMember('Bo')
+    const cy = await makeMember('Cy')
+    members.push(ada, bo, cy)
+    const { tribeId } = await makeTribe('River Folk', [ada, bo, cy])
+    const { narrativeId } = await ada.node.narrate({ title: 'Ours', body: 'x' })
+    await pull(ada.node, bo.node, tribeId)
+    const r = await ada.node.coauthor(narrativeId, bo.node.memberId)
+    expect(r.authors.sort()).toEqual([ada.node.memberId, bo.node.memberId].sort())
+    await pull(ada.node, bo.node, tribeId)
+    expect(await bo.node.replication.mayReceive(narrativeId, cy.node.memberId)).toBe(true)
+    await bo.node.consentSet({ narrativeId, audience: 'private' })
+    await pull(bo.node, ada.node, tribeId)
+    // Bo's consent now bounds it: Cy may no longer receive it from either author.
+    expect(await ada.node.replication.mayReceive(narrativeId, cy.node.memberId)).toBe(false)
+    expect(await bo.node.replication.mayReceive(narrativeId, cy.node.memberId)).toBe(false)
+  })
 })

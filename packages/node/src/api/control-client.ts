@@ -41,6 +41,10 @@ export class ControlClient implements NodeApi {
   show: NodeApi['show'] = (id) => this.call('show', id)
   echo: NodeApi['echo'] = (id, body) => this.call('echo', id, body)
   withdraw: NodeApi['withdraw'] = (id) => this.call('withdraw', id)
+  coauthor: NodeApi['coauthor'] = (id, member) => this.call('coauthor', id, member)
+  consentShow: NodeApi['consentShow'] = () => this.call('consentShow')
+  consentSet: NodeApi['consentSet'] = (input) => this.call('consentSet', input)
+  receipts: NodeApi['receipts'] = (id) => this.call('receipts', id)
 
   /**
    * Live document events until `signal` aborts. Reads the Server-Sent Events stream

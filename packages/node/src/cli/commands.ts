@@ -193,6 +193,94 @@ export function registerCommands(program: Command, out: Output): void {
     })
 
   program
+    .command('coauthor <narrativeId> <memberId>')
+    .description(
+      'add a co-author: they may edit the body, and their consent also bounds the audience',
+    )
+    .action(async (id: string, member: string, _opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const r = await api.coauthor(id, member)
+        out.result(r, () => `Authors of ${r.narrativeId}: ${r.authors.join(', ')}`)
+      })
+    })
+
+  const consent = program.command('consent').description('where your words may go')
+  consent
+    .command('show')
+    .description('your current consent statements and their history')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const c = await api.consentShow()
+        out.result(c, () =>
+          [
+            'Defaults per tribe:',
+            table(
+              ['tribe', 'narratives', 'echoes', 'profile'],
+              c.defaults.map((d) => [d.tribeId, d.narratives, d.echoes, d.profile]),
+            ),
+            '',
+            'Your narratives:',
+            table(
+              ['narrative', 'title', 'your consent', 'status'],
+              c.narratives.map((n) => [n.narrativeId, n.title, n.audience, n.status]),
+            ),
+            '',
+            'History:',
+            table(
+              ['when', 'what', 'audience'],
+              c.history.map((h) => [
+                new Date(h.at).toISOString().slice(0, 19).replace('T', ' '),
+                h.narrativeId ?? `default for ${h.category}`,
+                h.audience,
+              ]),
+            ),
+          ].join('\n'),
+        )
+      })
+    })
+  consent
+    .command('set')
+    .description('state a new default for a category, or a narrative’s audience')
+    .requiredOption('--audience <audience>', 'tribe | private | federated | circle:MEMBER,MEMBER')
+    .option('--category <category>', 'narratives | echoes | profile')
+    .option('--narrative <id>', 'one of your narratives')
+    .option('--tribe <id>', 'the tribe (for a category default)')
+    .action(async (opts: Record<string, string | undefined>, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const r = await api.consentSet({
+          audience: String(opts.audience),
+          category: opts.category as 'narratives' | 'echoes' | 'profile' | undefined,
+          narrativeId: opts.narrative,
+          tribeId: opts.tribe,
+        })
+        out.result(r, () =>
+          r.narrativeId
+            ? `Your consent for ${r.narrativeId} is now ${r.audience}; members outside it erase it when they learn.`
+            : `Your default for ${r.category} is now ${r.audience}.`,
+        )
+      })
+    })
+
+  program
+    .command('receipts <narrativeId>')
+    .description('who confirmed erasing a withdrawn narrative, and who not yet')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const r = await api.receipts(id)
+        out.result({ confirmed: r.confirmed, pending: r.pending }, () =>
+          [
+            `${r.confirmed.length} confirmed, ${r.pending.length} pending`,
+            table(
+              ['member', 'erased at'],
+              r.confirmed.map((c) => [c.memberId, new Date(c.erasedAt).toISOString()]),
+            ),
+            ...(r.pending.length ? ['pending:', ...r.pending.map((m) => `  ${m}`)] : []),
+          ].join('\n'),
+        )
+      })
+    })
+
+  program
     .command('status')
     .description('this member, their tribes, and whether a node is running')
     .action(async (_opts: unknown, cmd: Command) => {

@@ -1,4 +1,5 @@
 import {
+  type Audience,
   type SignedRecord as AuthorityInput,
   type Decision,
   type DocDescriptor,
@@ -10,6 +11,7 @@ import {
   type NarrativeAuthority,
   narrativeAuthority,
   parseDocId,
+  profileDocId,
   profileGenesis,
   type RosterView,
   readProfile,
@@ -36,6 +38,8 @@ export interface AuthoritySources {
   records(docId: DocId): Promise<StoredRecord[]>
   doc(docId: DocId): Promise<Y.Doc>
   listDocuments(): Promise<{ id: DocId; kind: string }[]>
+  /** Whether the store holds content (envelopes) of the document. */
+  hasContent(docId: DocId): Promise<boolean>
   admissions: AdmissionFold
 }
 
@@ -151,8 +155,26 @@ export class AuthorityIndex {
     }
   }
 
+  /**
+   * A narrative's authority. A co-author who signed no audience for it consents by
+   * their profile's default for narratives (`tribe` for a new member), so their
+   * profile is read for the fold.
+   */
   async narrative(narrativeId: DocId): Promise<NarrativeAuthority | undefined> {
-    const a = narrativeAuthority(await this.inputs(narrativeId), { narrativeId })
+    const inputs = await this.inputs(narrativeId)
+    const first = narrativeAuthority(inputs, { narrativeId })
+    if (!first.ok) return undefined
+    const stated = new Set(first.value.audienceHistory.map((s) => s.member))
+    const defaults = new Map<string, Audience>()
+    for (const author of first.value.authors) {
+      if (stated.has(author)) continue
+      const profileId = profileDocId(first.value.tribeId, author)
+      if (!(await this.src.hasContent(profileId))) continue
+      const profile = readProfile(await this.src.doc(profileId), profileId)
+      if (profile.ok) defaults.set(author, profile.value.defaults.narratives)
+    }
+    if (defaults.size === 0) return first.value
+    const a = narrativeAuthority(inputs, { narrativeId, defaultAudience: (m) => defaults.get(m) })
     return a.ok ? a.value : undefined
   }
 
@@ -196,6 +218,37 @@ export class AuthorityIndex {
     const d = await this.descriptor(docId)
     if (!d) return { allowed: false, reason: 'unknown-tribe' }
     return mayReceive(member, d, { rosters: await this.rosters() })
+  }
+
+  /**
+   * May `peer` receive the document's records (no content)? Yes when it may receive
+   * the content, when it is owed a withdrawal's tombstone, or when it could have
+   * received the content under an earlier audience: a narrowing must reach the members
+   * who left the audience so they erase what they hold. Nobody else learns of it.
+   */
+  async mayReceiveRecords(docId: DocId, peer: string): Promise<boolean> {
+    const d = await this.descriptor(docId)
+    if (!d) return false
+    const rosters = await this.rosters()
+    const now = mayReceive(peer, d, { rosters })
+    if (now.allowed || now.tombstone) return true
+    if (d.kind !== 'narrative') return false
+    const a = d.authority
+    const published = { ...a, status: 'published' as const }
+    return a.audienceHistory.some(
+      (st) =>
+        mayReceive(
+          peer,
+          {
+            kind: 'narrative',
+            authority: {
+              ...published,
+              audienceByAuthor: { ...a.audienceByAuthor, [st.member]: st.audience },
+            },
+          },
+          { rosters },
+        ).allowed,
+    )
   }
 
   /** May `author` write content (envelopes) of `docId` now? */

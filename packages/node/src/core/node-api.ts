@@ -62,6 +62,38 @@ export interface DocumentEvent {
   erased?: boolean
 }
 
+/** One consent statement: a category default (in the profile) or a narrative's audience. */
+export interface ConsentStatementView {
+  tribeId: string
+  category?: string
+  narrativeId?: string
+  audience: string
+  at: number
+}
+
+export interface ConsentView {
+  memberId: string
+  /** Current default audience per category, per tribe. */
+  defaults: { tribeId: string; narratives: string; echoes: string; profile: string }[]
+  /** This member's current consent for each narrative they author. */
+  narratives: { narrativeId: string; title: string; audience: string; status: string }[]
+  /** Every statement, oldest first. */
+  history: ConsentStatementView[]
+}
+
+export interface ConsentSetInput {
+  audience: string
+  category?: 'narratives' | 'echoes' | 'profile' | undefined
+  narrativeId?: string | undefined
+  tribeId?: string | undefined
+}
+
+export interface ReceiptsView {
+  narrativeId: string
+  confirmed: { memberId: string; erasedAt: number }[]
+  pending: string[]
+}
+
 export interface NodeApi {
   status(): Promise<StatusView>
   createTribe(name: string): Promise<{ tribeId: string; name: string }>
@@ -71,6 +103,13 @@ export interface NodeApi {
   show(narrativeId: string): Promise<NarrativeView & { echoes: EchoView[] }>
   echo(narrativeId: string, body: string): Promise<{ echoId: string }>
   withdraw(narrativeId: string): Promise<{ narrativeId: string; status: 'withdrawn' }>
+  coauthor(
+    narrativeId: string,
+    memberId: string,
+  ): Promise<{ narrativeId: string; authors: string[] }>
+  consentShow(): Promise<ConsentView>
+  consentSet(input: ConsentSetInput): Promise<ConsentStatementView>
+  receipts(narrativeId: string): Promise<ReceiptsView>
 }
 
 /** Method names the control API serves: every NodeApi method, nothing else. */
@@ -83,6 +122,10 @@ export const NODE_API_METHODS = [
   'show',
   'echo',
   'withdraw',
+  'coauthor',
+  'consentShow',
+  'consentSet',
+  'receipts',
 ] as const satisfies readonly (keyof NodeApi)[]
 
 export type NodeApiMethod = (typeof NODE_API_METHODS)[number]

@@ -19,8 +19,14 @@ export interface NodeReplicationDeps {
   docs: DocumentSet
   authority: AuthorityIndex
   keys: TribeKeys
-  /** Erases a narrative (and its echoes) whose withdrawal this node just learned. */
-  eraseWithdrawn: (narrativeId: DocId) => Promise<void>
+  /**
+   * Re-checks this member's own right to hold a narrative after its records changed
+   * (a withdrawal, a narrowed audience): erases it here and signs a receipt if not.
+   * Returns true when the content was erased.
+   */
+  enforceConsent: (narrativeId: DocId) => Promise<boolean>
+  /** A roster changed (records or content): the node may now be a member of it. */
+  rosterChanged: (tribeId: string) => Promise<void>
   /** Listeners of everything newly stored (shared with DocumentSet's hook). */
   listeners: Set<(item: StoredItem) => void>
 }
@@ -69,9 +75,8 @@ export class NodeReplication implements Replication {
     const out: VisibleDocument[] = []
     for (const { id } of await this.d.store.listDocuments()) {
       if ((await this.d.authority.tribeOf(id)) !== tribeId) continue
-      const decision = await this.d.authority.mayReceive(id, peer)
-      const content = decision.allowed
-      if (!content && !(decision.allowed === false && decision.tombstone)) continue
+      const content = (await this.d.authority.mayReceive(id, peer)).allowed
+      if (!content && !(await this.d.authority.mayReceiveRecords(id, peer))) continue
       out.push({
         docId: id,
         vv: content ? await this.d.store.versionVector(id) : new Map(),
@@ -93,8 +98,7 @@ export class NodeReplication implements Replication {
   }
 
   async recordsFor(docId: DocId, peer: string): Promise<SignedRecord[]> {
-    const decision = await this.d.authority.mayReceive(docId, peer)
-    if (!decision.allowed && !decision.tombstone) return []
+    if (!(await this.d.authority.mayReceiveRecords(docId, peer))) return []
     return (await this.d.authority.rawRecords(docId)).map((r) => r.record)
   }
 
@@ -139,13 +143,10 @@ export class NodeReplication implements Replication {
       await this.d.docs.putRecord(rec)
       this.d.authority.invalidate(rec.docId)
       result.applied++
-      if (
-        rec.kind === 'narrative.withdraw' &&
-        (await this.d.authority.narrative(rec.docId))?.status === 'withdrawn'
-      ) {
+      if (rec.kind.startsWith('narrative.') && (await this.d.enforceConsent(rec.docId))) {
         this.#gaps.dropDocument(rec.docId)
-        await this.d.eraseWithdrawn(rec.docId)
       }
+      if (rec.docId.startsWith('roster_')) await this.d.rosterChanged(rec.docId)
     }
     return result
   }
@@ -225,7 +226,10 @@ export class NodeReplication implements Replication {
           return false
         }
         await this.d.docs.applyRemote(env)
-        if (env.docId.startsWith('roster_')) this.d.authority.invalidate(env.docId)
+        if (env.docId.startsWith('roster_')) {
+          this.d.authority.invalidate(env.docId)
+          await this.d.rosterChanged(env.docId)
+        }
         result.applied++
         return true
     }

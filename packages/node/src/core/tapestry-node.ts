@@ -3,6 +3,8 @@ import {
   type AuthorityRecord,
   addSwarmKeyEpoch,
   admitMember,
+  CATEGORIES,
+  type Category,
   createEcho,
   createNarrative,
   createProfile,
@@ -17,6 +19,8 @@ import {
   readEcho,
   readNarrative,
   readProfile,
+  setCategoryDefault,
+  TRIBE,
 } from '@tapestry/crdt-schema'
 import { ensureDataDir, paths } from '../data-dir.js'
 import { signRecord } from '../envelope/index.js'
@@ -28,11 +32,15 @@ import { type EnvelopeStore, LevelEnvelopeStore, StoreLockedError } from '../sto
 import { type AdmissionFold, AuthorityIndex } from './authority.js'
 import { DocumentSet } from './documents.js'
 import type {
+  ConsentSetInput,
+  ConsentStatementView,
+  ConsentView,
   DocumentEvent,
   EchoView,
   NarrateInput,
   NarrativeView,
   NodeApi,
+  ReceiptsView,
   StatusView,
   TribeSummary,
 } from './node-api.js'
@@ -87,6 +95,7 @@ export class TapestryNode implements NodeApi {
       records: (id) => store.records(id),
       doc: (id) => this.#docs.doc(id),
       listDocuments: () => store.listDocuments(),
+      hasContent: async (id) => (await store.versionVector(id)).size > 0,
       admissions: noAdmissions,
     })
     this.replication = new NodeReplication({
@@ -95,7 +104,8 @@ export class TapestryNode implements NodeApi {
       docs: this.#docs,
       authority: this.#authority,
       keys: this.#keys,
-      eraseWithdrawn: (id) => this.#erase(id),
+      enforceConsent: (id) => this.#enforceConsent(id),
+      rosterChanged: (id) => this.#ensureProfile(id),
       listeners: this.#storedListeners,
     })
   }
@@ -203,6 +213,13 @@ export class TapestryNode implements NodeApi {
   /** Keeps a tribe's swarm key received out of band (an invitation), so its host can start. */
   async adoptSwarmKey(tribeId: string, key: Uint8Array): Promise<void> {
     await this.#keys.save(tribeId, key)
+  }
+
+  /** Creates this member's profile in a tribe it has just become a member of. */
+  async #ensureProfile(tribeId: string): Promise<void> {
+    if (!(await this.#authority.rosters()).get(tribeId)?.isMember(this.memberId)) return
+    if ((await this.store.versionVector(profileDocId(tribeId, this.memberId))).size > 0) return
+    await this.#createProfile(tribeId)
   }
 
   /** This member's profile in a tribe (name, consent defaults), created on joining it. */
@@ -326,8 +343,185 @@ export class TapestryNode implements NodeApi {
         }),
       )
     }
-    await this.#erase(narrativeId)
+    await this.#enforceConsent(narrativeId)
     return { narrativeId, status: 'withdrawn' }
+  }
+
+  async coauthor(
+    narrativeId: string,
+    memberId: string,
+  ): Promise<{ narrativeId: string; authors: string[] }> {
+    this.#checkId(narrativeId, 'narrative')
+    const authority = await this.#authority.narrative(narrativeId)
+    if (!authority || authority.status === 'withdrawn') {
+      throw new NotFoundError('published narrative', narrativeId)
+    }
+    if (!authority.authors.includes(this.memberId)) {
+      throw new ForbiddenError('only an author of a narrative may add a co-author')
+    }
+    const roster = (await this.#authority.rosters()).get(authority.tribeId)
+    if (!roster?.isMember(memberId)) {
+      throw new UsageError(
+        `${memberId} is not a member of this narrative's tribe`,
+        'see `tapestry members`',
+      )
+    }
+    await this.#docs.putRecord(
+      await this.#sign(narrativeId, {
+        v: 1,
+        type: 'narrative.coauthor',
+        narrativeId,
+        member: memberId,
+        at: this.#now(),
+      }),
+    )
+    const after = await this.#authority.narrative(narrativeId)
+    return { narrativeId, authors: [...(after?.authors ?? [])] }
+  }
+
+  async consentShow(): Promise<ConsentView> {
+    const view: ConsentView = { memberId: this.memberId, defaults: [], narratives: [], history: [] }
+    for (const { tribeId } of await this.tribes()) {
+      const profileId = profileDocId(tribeId, this.memberId)
+      const profile = readProfile(await this.#docs.doc(profileId), profileId)
+      const d = profile.ok ? profile.value.defaults : undefined
+      view.defaults.push({
+        tribeId,
+        narratives: formatAudience(d?.narratives ?? TRIBE),
+        echoes: formatAudience(d?.echoes ?? TRIBE),
+        profile: formatAudience(d?.profile ?? TRIBE),
+      })
+      for (const st of profile.ok ? profile.value.history : []) {
+        view.history.push({
+          tribeId,
+          category: st.category,
+          audience: formatAudience(st.audience),
+          at: st.at,
+        })
+      }
+    }
+    for (const { id, kind } of await this.store.listDocuments()) {
+      if (kind !== 'narrative') continue
+      const a = await this.#authority.narrative(id)
+      if (!a?.authors.includes(this.memberId)) continue
+      const mine = a.audienceByAuthor[this.memberId]
+      const content =
+        a.status === 'published' ? readNarrative(await this.#docs.doc(id), id) : undefined
+      view.narratives.push({
+        narrativeId: id,
+        title: content?.ok ? content.value.title : '',
+        audience: formatAudience(mine ?? a.effectiveAudience),
+        status: a.status,
+      })
+      for (const st of a.audienceHistory) {
+        if (st.member !== this.memberId) continue
+        view.history.push({
+          tribeId: a.tribeId,
+          narrativeId: id,
+          audience: formatAudience(st.audience),
+          at: st.at,
+        })
+      }
+    }
+    view.history.sort((x, y) => x.at - y.at)
+    return view
+  }
+
+  async consentSet(input: ConsentSetInput): Promise<ConsentStatementView> {
+    if ((input?.category === undefined) === (input?.narrativeId === undefined)) {
+      throw new UsageError('give exactly one of --category or --narrative')
+    }
+    const parsed = parseAudience(String(input.audience))
+    if (!parsed.ok) {
+      throw new UsageError(
+        `bad audience "${input.audience}": ${parsed.error.message}`,
+        'use tribe, private, federated or circle:MEMBER,MEMBER',
+      )
+    }
+    const audience = parsed.value
+    const at = this.#now()
+    if (input.narrativeId !== undefined) {
+      const narrativeId = input.narrativeId
+      this.#checkId(narrativeId, 'narrative')
+      const a = await this.#authority.narrative(narrativeId)
+      if (!a || a.status === 'withdrawn')
+        throw new NotFoundError('published narrative', narrativeId)
+      if (!a.authors.includes(this.memberId)) {
+        throw new ForbiddenError('only an author of a narrative states consent for it')
+      }
+      // Narrowing stops sending at once (every send asks mayReceive); members who left
+      // the audience erase it when this record reaches them.
+      await this.#docs.putRecord(
+        await this.#sign(narrativeId, {
+          v: 1,
+          type: 'narrative.audience',
+          narrativeId,
+          member: this.memberId,
+          audience,
+          at,
+        }),
+      )
+      return { tribeId: a.tribeId, narrativeId, audience: formatAudience(audience), at }
+    }
+    const category = input.category as Category
+    if (!CATEGORIES.includes(category)) {
+      throw new UsageError(`unknown category "${category}"`, `use one of ${CATEGORIES.join(', ')}`)
+    }
+    const tribeId = await this.#tribeFor(input.tribeId)
+    const profileId = profileDocId(tribeId, this.memberId)
+    await this.#docs.change(profileId, (doc) => setCategoryDefault(doc, category, audience, at))
+    return { tribeId, category, audience: formatAudience(audience), at }
+  }
+
+  async receipts(narrativeId: string): Promise<ReceiptsView> {
+    this.#checkId(narrativeId, 'narrative')
+    const a = await this.#authority.narrative(narrativeId)
+    if (!a) throw new NotFoundError('narrative', narrativeId)
+    const confirmed = new Map<string, number>()
+    for (const { signer, record } of await this.#authority.inputs(narrativeId)) {
+      if (record.type !== 'erasure.receipt' || record.member !== signer) continue
+      if (!confirmed.has(signer)) confirmed.set(signer, record.at)
+    }
+    const pending: string[] = []
+    const roster = (await this.#authority.rosters()).get(a.tribeId)
+    for (const m of roster?.members ?? []) {
+      if (confirmed.has(m)) continue
+      const d = await this.#authority.mayReceive(narrativeId, m)
+      // Members who could see it (a withdrawn narrative's tombstone goes to them).
+      if (d.allowed || d.tombstone) pending.push(m)
+    }
+    return {
+      narrativeId,
+      confirmed: [...confirmed].map(([memberId, erasedAt]) => ({ memberId, erasedAt })),
+      pending: a.status === 'withdrawn' ? pending : [],
+    }
+  }
+
+  /**
+   * Makes this node hold a narrative only while its member may receive it: after a
+   * withdrawal or a narrowed audience, erases the content (and its echoes) and signs
+   * an erasure receipt that replicates back to the authors. Returns true if erased.
+   */
+  async #enforceConsent(narrativeId: string): Promise<boolean> {
+    const a = await this.#authority.narrative(narrativeId)
+    if (!a) return false
+    if ((await this.#authority.mayReceive(narrativeId, this.memberId)).allowed) return false
+    await this.#erase(narrativeId)
+    const signed = (await this.#authority.inputs(narrativeId)).some(
+      (r) => r.record.type === 'erasure.receipt' && r.signer === this.memberId,
+    )
+    if (!signed) {
+      await this.#docs.putRecord(
+        await this.#sign(narrativeId, {
+          v: 1,
+          type: 'erasure.receipt',
+          docId: narrativeId,
+          member: this.memberId,
+          at: this.#now(),
+        }),
+      )
+    }
+    return true
   }
 
   /** Erases a withdrawn narrative's content and its echoes (written in its context). */

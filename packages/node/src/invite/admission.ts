@@ -39,9 +39,9 @@
 import { recordId as computeRecordId } from '../envelope/codec.js'
 import { signRecord, verifyRecord } from '../envelope/sign.js'
 import type { SignedRecord } from '../envelope/types.js'
+import { UsageError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import { memberIdFromPublicKey } from '../identity/identity.js'
-import { UsageError } from '../errors.js'
 import { decodeCanonical, encodeCanonical, hasExactKeys, isPlainObject } from './cbor.js'
 import {
   INVITATION_ID_RE,

@@ -217,7 +217,10 @@ export function parseInviteCode(code: string, options: { now?: number } = {}): S
   const read = readInvitation(map, 'swarmKey')
   if (typeof read === 'string') throw new BadInviteError(read)
   const invitation = read as Invitation
-  if (!(signature instanceof Uint8Array) || !verifyInvitationTerms(termsOf(invitation), signature)) {
+  if (
+    !(signature instanceof Uint8Array) ||
+    !verifyInvitationTerms(termsOf(invitation), signature)
+  ) {
     throw new BadInviteError(
       'issuer signature does not verify',
       'this invitation code was altered or damaged (its signature does not match): copy it again, whole, from the person who sent it',

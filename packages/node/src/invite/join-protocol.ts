@@ -215,8 +215,7 @@ export async function requestJoin(
   options: { timeout?: number } & AbortOptions = {},
 ): Promise<JoinReply> {
   const timeout = AbortSignal.timeout(options.timeout ?? DEFAULT_JOIN_TIMEOUT_MS)
-  const signal =
-    options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal])
+  const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal])
   const request = encodeRecord(record)
   let s: FramedStream | undefined
   try {
