@@ -45,6 +45,13 @@ export class ControlClient implements NodeApi {
   consentShow: NodeApi['consentShow'] = () => this.call('consentShow')
   consentSet: NodeApi['consentSet'] = (input) => this.call('consentSet', input)
   receipts: NodeApi['receipts'] = (id) => this.call('receipts', id)
+  peers: NodeApi['peers'] = () => this.call('peers')
+  tribeKey: NodeApi['tribeKey'] = (q) => this.call('tribeKey', q)
+  invite: NodeApi['invite'] = (input) => this.call('invite', input)
+  join: NodeApi['join'] = (code) => this.call('join', code)
+  invites: NodeApi['invites'] = (q) => this.call('invites', q)
+  revokeInvite: NodeApi['revokeInvite'] = (id) => this.call('revokeInvite', id)
+  members: NodeApi['members'] = (q) => this.call('members', q)
 
   /**
    * Live document events until `signal` aborts. Reads the Server-Sent Events stream

@@ -8,6 +8,7 @@ import { paths, resolveDataDir } from '../data-dir.js'
 import { TapestryError, UsageError } from '../errors.js'
 import { createIdentity } from '../identity/index.js'
 import { probeLock } from '../store/index.js'
+import { registerInviteCommands } from './invite-commands.js'
 import { type Output, short, table } from './output.js'
 import { runNode } from './start.js'
 
@@ -64,6 +65,7 @@ function narrativeRows(ns: NarrativeView[]): string {
 }
 
 export function registerCommands(program: Command, out: Output): void {
+  registerInviteCommands(program, out, withApi)
   const globals = (cmd: Command) => cmd.optsWithGlobals() as Globals
   const run = (cmd: Command, fn: (api: NodeApi) => Promise<void>) => withApi(globals(cmd), fn)
 
@@ -88,6 +90,43 @@ export function registerCommands(program: Command, out: Output): void {
       await run(cmd, async (api) => {
         const t = await api.createTribe(name)
         out.result(t, () => `Created tribe ${t.name} (${t.tribeId}); you are its steward.`)
+      })
+    })
+
+  tribe
+    .command('key')
+    .description('print the tribe’s swarm key (swarm.key format): a secret')
+    .option('--tribe <id>', 'the tribe (may be left out when you belong to one)')
+    .action(async (opts: { tribe?: string }, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const k = await api.tribeKey({ tribeId: opts.tribe })
+        if (!out.json) {
+          process.stderr.write(
+            'warning: this key opens the tribe’s private network. Share it only with a relay you run; never post it.\n',
+          )
+        }
+        out.result(k, () => k.swarmKey.trimEnd())
+      })
+    })
+
+  program
+    .command('peers')
+    .description('members connected now (needs a running node)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const ps = await api.peers()
+        out.result(ps, () =>
+          table(
+            ['peer', 'name', 'tribe', 'since', 'address'],
+            ps.map((p) => [
+              short(p.peerId),
+              p.name,
+              short(p.tribeId),
+              new Date(p.since).toISOString().slice(11, 19),
+              p.addrs[0] ?? '',
+            ]),
+          ),
+        )
       })
     })
 
@@ -304,7 +343,28 @@ export function registerCommands(program: Command, out: Output): void {
   program
     .command('start')
     .description('run the node in the foreground until SIGINT or SIGTERM')
-    .action(async (_opts: unknown, cmd: Command) => {
-      await runNode({ dataDir: resolveDataDir(globals(cmd).data), out })
-    })
+    .option(
+      '--listen <multiaddr>',
+      'listen address, repeatable (default /ip4/0.0.0.0/tcp/0)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      '--bootstrap <multiaddr>',
+      'address of a member to dial, repeatable',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--no-mdns', 'do not discover or announce on the local network')
+    .action(
+      async (opts: { listen: string[]; bootstrap: string[]; mdns: boolean }, cmd: Command) => {
+        await runNode({
+          dataDir: resolveDataDir(globals(cmd).data),
+          out,
+          listen: opts.listen,
+          bootstrap: opts.bootstrap,
+          mdns: opts.mdns,
+        })
+      },
+    )
 }

@@ -1,20 +1,49 @@
+import '../polyfill.js'
 import { removeControlInfo, writeControlInfo } from '../api/control-file.js'
 import { startControlServer } from '../api/control-server.js'
 import { TapestryNode } from '../core/tapestry-node.js'
-import type { Output } from './output.js'
+import { Mesh, type MeshEvent } from '../mesh/mesh.js'
+import { type Output, short } from './output.js'
 
 export interface RunNodeOptions {
   dataDir: string
   out: Output
+  /** Listen multiaddrs. @default ['/ip4/0.0.0.0/tcp/0'] */
+  listen?: string[]
+  /** Addresses every tribe host dials on start. */
+  bootstrap?: string[]
+  /** mDNS discovery on the LAN. @default true */
+  mdns?: boolean
 }
 
 /**
- * `tapestry start`: open the node, serve the control API, announce readiness, and run
- * until SIGINT/SIGTERM. Shutdown closes the API first so no request lands on a closing
- * store, then the node (which flushes every pending write).
+ * `tapestry start`: open the node, start its mesh (one host per tribe), serve the control
+ * API, announce readiness (`ready` with every host's addresses), print peer and sync
+ * events, and run until SIGINT/SIGTERM. Shutdown closes the API first so no request
+ * lands on a closing store, then the mesh, then the node (which flushes pending writes).
  */
-export async function runNode({ dataDir, out }: RunNodeOptions): Promise<void> {
+export async function runNode({
+  dataDir,
+  out,
+  listen,
+  bootstrap,
+  mdns,
+}: RunNodeOptions): Promise<void> {
   const node = await TapestryNode.open({ dataDir, running: true })
+  let mesh: Mesh
+  try {
+    mesh = await Mesh.start({
+      replication: node.replication,
+      privateKey: node.identity.privateKey,
+      dataDir,
+      listen: listen && listen.length > 0 ? listen : ['/ip4/0.0.0.0/tcp/0'],
+      bootstrap: bootstrap ?? [],
+      mdns: mdns ?? true,
+    })
+  } catch (err) {
+    await node.close()
+    throw err
+  }
   const server = await startControlServer({ api: node, subscribe: (l) => node.subscribe(l) })
   await writeControlInfo(dataDir, {
     port: server.port,
@@ -22,13 +51,33 @@ export async function runNode({ dataDir, out }: RunNodeOptions): Promise<void> {
     pid: process.pid,
     memberId: node.memberId,
   })
-  out.line({ event: 'ready', memberId: node.memberId, controlPort: server.port, dataDir }, () =>
-    [
-      `Tapestry node running for ${node.memberId}`,
-      `data directory: ${dataDir}`,
-      'Press Ctrl+C to stop.',
-    ].join('\n'),
+  const networks = mesh.networks().map(({ networkId, kind, tribeId, addrs }) => ({
+    networkId,
+    kind,
+    tribeId,
+    addrs,
+  }))
+  out.line(
+    {
+      event: 'ready',
+      memberId: node.memberId,
+      addrs: mesh.addrs(),
+      networks,
+      controlPort: server.port,
+      dataDir,
+    },
+    () =>
+      [
+        `Tapestry node running for ${node.memberId}`,
+        `data directory: ${dataDir}`,
+        ...networks.map((n) => `tribe ${n.tribeId} listening on ${n.addrs.join(', ') || '(none)'}`),
+        networks.length === 0 ? 'no tribe yet: create one with `tapestry tribe create NAME`' : '',
+        'Press Ctrl+C to stop.',
+      ]
+        .filter((l) => l !== '')
+        .join('\n'),
   )
+  mesh.on((e) => out.line(e, () => describe(e)))
 
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
@@ -37,6 +86,28 @@ export async function runNode({ dataDir, out }: RunNodeOptions): Promise<void> {
   const signal = await stopped
   await server.close()
   await removeControlInfo(dataDir)
+  await mesh.stop()
   await node.close()
   out.line({ event: 'stopped', signal }, () => 'Stopped.')
+}
+
+function describe(e: MeshEvent): string {
+  switch (e.event) {
+    case 'peer:connect':
+      return `connected to ${short(e.peer)} (tribe ${short(e.tribeId)})${e.addr ? ` at ${e.addr}` : ''}`
+    case 'peer:disconnect':
+      return `disconnected from ${short(e.peer)} (tribe ${short(e.tribeId)})`
+    case 'sync':
+      return `sync with ${short(e.peer)}: received ${e.received.envelopes} change(s), ${e.received.records} record(s); sent ${e.sent.envelopes} change(s), ${e.sent.records} record(s)`
+    case 'sync:round':
+      return `sync round with ${short(e.peer)}: ${e.inSync ? 'in sync' : 'exchanged differences'} (${e.documents} documents)`
+    case 'sync:overflow':
+      return `${short(e.peer)} is slow: dropped ${e.dropped} queued item(s), catching up by digest`
+    case 'peer:refused':
+      return `closed the connection of ${short(e.peer)}: ${e.message}`
+    case 'network:added':
+      return `tribe ${short(e.tribeId)} listening on ${e.addrs.join(', ')}`
+    case 'network:removed':
+      return `left the network of tribe ${short(e.tribeId)}`
+  }
 }

@@ -94,7 +94,19 @@ export interface ReceiptsView {
   pending: string[]
 }
 
-export interface NodeApi {
+import { INVITE_API_METHODS, type InviteApi } from '../invite/api-types.js'
+
+/** A connected peer on one of the node's networks (empty when no node runs). */
+export interface PeerView {
+  peerId: string
+  memberId: string
+  name: string
+  addrs: string[]
+  since: number
+  tribeId: string
+}
+
+export interface NodeApi extends InviteApi {
   status(): Promise<StatusView>
   createTribe(name: string): Promise<{ tribeId: string; name: string }>
   tribes(): Promise<TribeSummary[]>
@@ -110,6 +122,9 @@ export interface NodeApi {
   consentShow(): Promise<ConsentView>
   consentSet(input: ConsentSetInput): Promise<ConsentStatementView>
   receipts(narrativeId: string): Promise<ReceiptsView>
+  peers(): Promise<PeerView[]>
+  /** The tribe's swarm key in swarm.key format: a secret. */
+  tribeKey(query: { tribeId?: string | undefined }): Promise<{ tribeId: string; swarmKey: string }>
 }
 
 /** Method names the control API serves: every NodeApi method, nothing else. */
@@ -126,6 +141,9 @@ export const NODE_API_METHODS = [
   'consentShow',
   'consentSet',
   'receipts',
+  'peers',
+  'tribeKey',
+  ...INVITE_API_METHODS,
 ] as const satisfies readonly (keyof NodeApi)[]
 
 export type NodeApiMethod = (typeof NODE_API_METHODS)[number]

@@ -4,8 +4,10 @@ import { memberIdFromPublicKey } from '../identity/index.js'
 import { type EnvelopeStore, EquivocationError } from '../store/index.js'
 import type { AuthorityIndex } from './authority.js'
 import type { DocumentSet } from './documents.js'
+import type { Invitations } from './invitations.js'
 import type {
   IngestResult,
+  PendingJoin,
   Replication,
   StoredItem,
   TribeNetwork,
@@ -27,6 +29,7 @@ export interface NodeReplicationDeps {
   enforceConsent: (narrativeId: DocId) => Promise<boolean>
   /** A roster changed (records or content): the node may now be a member of it. */
   rosterChanged: (tribeId: string) => Promise<void>
+  invitations: Invitations
   /** Listeners of everything newly stored (shared with DocumentSet's hook). */
   listeners: Set<(item: StoredItem) => void>
 }
@@ -108,6 +111,20 @@ export class NodeReplication implements Replication {
 
   ingestEnvelopes(envelopes: readonly Envelope[], from: string): Promise<IngestResult> {
     return this.#serial(() => this.#ingestEnvelopes(envelopes, from))
+  }
+
+  pendingJoins(): Promise<PendingJoin[]> {
+    return this.d.invitations.pendingJoins()
+  }
+
+  admit(record: SignedRecord, from: string) {
+    return this.d.invitations.admit(record, from, async (r) => {
+      await this.ingestRecords([r], from)
+    })
+  }
+
+  bootstrapAddrs(tribeId: string): Promise<string[]> {
+    return this.d.invitations.bootstrapAddrs(tribeId)
   }
 
   onStored(listener: (item: StoredItem) => void): () => void {

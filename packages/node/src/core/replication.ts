@@ -49,10 +49,32 @@ export interface Replication {
   ingestEnvelopes(envelopes: readonly Envelope[], from: string): Promise<IngestResult>
 
   /**
+   * Tribes joined by invitation whose roster has not admitted this member yet: the
+   * mesh presents `admission` to peers (join protocol, starting with `addrs`).
+   */
+  pendingJoins(): Promise<PendingJoin[]>
+
+  /** The join protocol's decision on a joiner's admission record sent by `from`. */
+  admit(
+    record: SignedRecord,
+    from: string,
+  ): Promise<{ ok: true } | { ok: false; code: string; message: string }>
+
+  /** Extra addresses to dial for a tribe (from the invitation it was joined with). */
+  bootstrapAddrs(tribeId: string): Promise<string[]>
+
+  /**
    * Everything this node newly stores, whatever its source (its user, a push, a
    * catch-up): the sync layer offers it onward to connected peers that may receive it.
    */
   onStored(listener: (item: StoredItem) => void): () => void
+}
+
+export interface PendingJoin {
+  tribeId: string
+  name: string
+  addrs: string[]
+  admission: SignedRecord
 }
 
 export interface TribeNetwork {

@@ -27,10 +27,11 @@ import { signRecord } from '../envelope/index.js'
 import type { SignedRecord } from '../envelope/types.js'
 import { ForbiddenError, NotFoundError, TapestryError, UsageError } from '../errors.js'
 import { type Identity, loadIdentity } from '../identity/index.js'
-import { generateSwarmKey } from '../net/swarm-key.js'
+import { encodeSwarmKey, generateSwarmKey } from '../net/swarm-key.js'
 import { type EnvelopeStore, LevelEnvelopeStore, StoreLockedError } from '../store/index.js'
-import { type AdmissionFold, AuthorityIndex } from './authority.js'
+import { AuthorityIndex } from './authority.js'
 import { DocumentSet } from './documents.js'
+import { admissionsFold, Invitations } from './invitations.js'
 import type {
   ConsentSetInput,
   ConsentStatementView,
@@ -40,6 +41,7 @@ import type {
   NarrateInput,
   NarrativeView,
   NodeApi,
+  PeerView,
   ReceiptsView,
   StatusView,
   TribeSummary,
@@ -56,8 +58,11 @@ export interface OpenOptions {
   store?: EnvelopeStore
 }
 
-/** Until invitations land, rosters admit only through their Yjs content. */
-const noAdmissions: AdmissionFold = () => new Map()
+/** What a running mesh tells the node about the network (absent when offline). */
+export interface NetworkView {
+  listenAddrs(tribeId: string): string[]
+  peers(): PeerView[]
+}
 
 /**
  * A member's node on one data directory: identity, store, documents, and the NodeApi
@@ -70,6 +75,8 @@ export class TapestryNode implements NodeApi {
   readonly #docs: DocumentSet
   readonly #keys: TribeKeys
   readonly #authority: AuthorityIndex
+  readonly #invitations: Invitations
+  #network: NetworkView | undefined
   /** The node's side of replication, for the mesh. */
   readonly replication: Replication
   #lastCreatedAt = 0
@@ -96,9 +103,23 @@ export class TapestryNode implements NodeApi {
       doc: (id) => this.#docs.doc(id),
       listDocuments: () => store.listDocuments(),
       hasContent: async (id) => (await store.versionVector(id)).size > 0,
-      admissions: noAdmissions,
+      admissions: admissionsFold,
+    })
+    this.#invitations = new Invitations({
+      dataDir,
+      identity,
+      authority: this.#authority,
+      keys: this.#keys,
+      now: () => this.#now(),
+      tribeFor: (id) => this.#tribeFor(id),
+      putRecord: async (rec) => {
+        await this.#docs.putRecord(rec)
+        this.#authority.invalidate(rec.docId)
+      },
+      listenAddrs: (id) => this.#network?.listenAddrs(id) ?? [],
     })
     this.replication = new NodeReplication({
+      invitations: this.#invitations,
       memberId: identity.memberId,
       store,
       docs: this.#docs,
@@ -131,6 +152,11 @@ export class TapestryNode implements NodeApi {
 
   get memberId(): string {
     return this.identity.memberId
+  }
+
+  /** Called by the mesh once its hosts listen, so invitations carry real addresses. */
+  attachNetwork(view: NetworkView | undefined): void {
+    this.#network = view
   }
 
   /** Live document events (local writes, remote updates, erasures). Returns unsubscribe. */
@@ -345,6 +371,21 @@ export class TapestryNode implements NodeApi {
     }
     await this.#enforceConsent(narrativeId)
     return { narrativeId, status: 'withdrawn' }
+  }
+
+  invite: NodeApi['invite'] = (input) => this.#invitations.invite(input)
+  join: NodeApi['join'] = (code) => this.#invitations.join(code)
+  invites: NodeApi['invites'] = (q) => this.#invitations.invites(q)
+  revokeInvite: NodeApi['revokeInvite'] = (id) => this.#invitations.revokeInvite(id)
+  members: NodeApi['members'] = (q) => this.#invitations.members(q)
+
+  async peers(): Promise<PeerView[]> {
+    return this.#network?.peers() ?? []
+  }
+
+  async tribeKey(query: { tribeId?: string | undefined } = {}) {
+    const tribeId = await this.#tribeFor(query.tribeId)
+    return { tribeId, swarmKey: encodeSwarmKey(await this.#keys.load(tribeId)) }
   }
 
   async coauthor(

@@ -127,7 +127,10 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
  * A RECORDS or ENVELOPES frame from already-encoded items (the session batches them
  * without decoding again): the same bytes `encodeMessage` produces.
  */
-export function encodeBatch(type: 'records' | 'envelopes', items: readonly Uint8Array[]): Uint8Array {
+export function encodeBatch(
+  type: 'records' | 'envelopes',
+  items: readonly Uint8Array[],
+): Uint8Array {
   return encode([type === 'records' ? MessageType.records : MessageType.envelopes, items])
 }
 

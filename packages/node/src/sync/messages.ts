@@ -107,15 +107,7 @@ export interface Bye {
   message: string
 }
 
-export type SyncMessage =
-  | Hello
-  | Digest
-  | Match
-  | Buckets
-  | Vectors
-  | Records
-  | Envelopes
-  | Bye
+export type SyncMessage = Hello | Digest | Match | Buckets | Vectors | Records | Envelopes | Bye
 
 /** Limits every decoder enforces (a frame is also bounded by the framing, 4 MiB). */
 export const LIMITS = {

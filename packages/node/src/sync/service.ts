@@ -246,7 +246,12 @@ export class SyncService {
   readonly #penalized = new Set<string>()
 
   #penalize(peer: string, err: SyncError): void {
-    this.#o.log.error('bad input from %s (%s): %s; closing its connection', peer, err.code, err.message)
+    this.#o.log.error(
+      'bad input from %s (%s): %s; closing its connection',
+      peer,
+      err.code,
+      err.message,
+    )
     this.#penalized.add(peer)
     setTimeout(() => this.#penalized.delete(peer), 60_000).unref?.()
     this.#closeConnections(peer, err)

@@ -16,6 +16,7 @@
  *   envelope) ends the session with a SyncError; the plumbing closes the connection.
  */
 import type { Logger } from '@libp2p/interface'
+import { sha256 } from '@noble/hashes/sha2.js'
 import type { Replication, StoredItem, VisibleDocument } from '../core/replication.js'
 import { encodeEnvelope, encodeRecord } from '../envelope/codec.js'
 import { envelopeWriterKey } from '../envelope/sign.js'
@@ -23,14 +24,8 @@ import type { DocId, Envelope, SignedRecord, WriterKey } from '../envelope/types
 import { memberIdFromPublicKey } from '../identity/identity.js'
 import { encodeBatch, encodeMessage, tryDecodeMessage } from './codec.js'
 import { differingBuckets, type Snapshot, sameBytes, snapshotOf } from './digest.js'
-import {
-  SyncError,
-  SyncForgeryError,
-  SyncHandshakeError,
-  SyncStateError,
-} from './errors.js'
+import { SyncError, SyncForgeryError, SyncHandshakeError, SyncStateError } from './errors.js'
 import { SYNC_PROTOCOL_VERSION, type SyncMessage, type Vectors } from './messages.js'
-import { sha256 } from '@noble/hashes/sha2.js'
 
 /** Where a session's frames go. `close(err)` with an error means: the peer misbehaved. */
 export interface SessionTransport {
@@ -173,8 +168,7 @@ export class SyncSession {
     this.#log = opts.log ?? noop
     this.#initiate = opts.initiate ?? true
     this.#onEvent = opts.onEvent ?? (() => {})
-    this.#isKnownMember =
-      opts.isKnownMember ?? ((m: string) => this.#r.isMember(this.tribeId, m))
+    this.#isKnownMember = opts.isKnownMember ?? ((m: string) => this.#r.isMember(this.tribeId, m))
     this.#o = {
       intervalMs: opts.intervalMs ?? 30_000,
       roundTimeoutMs: opts.roundTimeoutMs ?? 120_000,
@@ -288,7 +282,8 @@ export class SyncSession {
         this.#log('peer %s closed the session: %s %s', this.peer, m.code, m.message)
         return this.#end(undefined)
       case 'digest': {
-        if (m.round <= this.#lastPeerRound) throw new SyncStateError(`DIGEST of old round ${m.round}`)
+        if (m.round <= this.#lastPeerRound)
+          throw new SyncStateError(`DIGEST of old round ${m.round}`)
         this.#lastPeerRound = m.round
         this.#schedule() // the peer checks now: our own round can wait a full interval
         const snapshot = await this.#snapshot()
@@ -321,14 +316,17 @@ export class SyncSession {
       }
       case 'vectors': {
         if (!m.reply) {
-          if (m.round > this.#lastPeerRound) throw new SyncStateError(`VECTORS of unknown round ${m.round}`)
+          if (m.round > this.#lastPeerRound)
+            throw new SyncStateError(`VECTORS of unknown round ${m.round}`)
           const round = this.#peerRounds.get(m.round)
           if (round === undefined) return // abandoned after an overflow: a new round repairs
           round.touched = Date.now()
-          this.#enqueueTask(async function* (this: SyncSession) {
-            yield* this.#vectorFrames(m.round, true, m.buckets, round.snapshot, m.final)
-            yield* this.#missingFrames(m, round.snapshot)
-          }.bind(this))
+          this.#enqueueTask(
+            async function* (this: SyncSession) {
+              yield* this.#vectorFrames(m.round, true, m.buckets, round.snapshot, m.final)
+              yield* this.#missingFrames(m, round.snapshot)
+            }.bind(this),
+          )
           if (m.final) {
             this.#peerRounds.delete(m.round)
             this.#roundEnded(m.round, false, false, round.snapshot.count)
@@ -603,7 +601,11 @@ export class SyncSession {
     this.#peerRounds.clear()
     this.#epoch++
     this.#recovering = true
-    this.#log('outgoing queue to %s overflowed: dropped %d, a digest round follows', this.peer, dropped)
+    this.#log(
+      'outgoing queue to %s overflowed: dropped %d, a digest round follows',
+      this.peer,
+      dropped,
+    )
     this.#onEvent({ type: 'overflow', dropped })
     if (!this.#pumping) void this.#pump()
   }
