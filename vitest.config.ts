@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config'
 // One workspace config: `npm test` at the root runs every package's tests.
 // Packages import each other by name; tests resolve those names to source so
 // they never run against a stale build.
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const src = (pkg: string) =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
 
 export default defineConfig({
   resolve: {
@@ -16,7 +17,17 @@ export default defineConfig({
   test: {
     projects: [
       { extends: true, test: { name: 'crdt-schema', root: 'packages/crdt-schema' } },
-      { extends: true, test: { name: 'node', root: 'packages/node', testTimeout: 60_000, hookTimeout: 60_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          root: 'packages/node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // Builds once: the CLI tests run the real binary (dist/), never a stale one.
+          globalSetup: ['test/helpers/build.ts'],
+        },
+      },
       { extends: true, test: { name: 'desktop', root: 'packages/desktop', testTimeout: 60_000 } },
     ],
     include: ['test/**/*.test.ts'],

@@ -11,8 +11,15 @@ const file = new URL('../package-lock.json', import.meta.url)
 const lock = JSON.parse(readFileSync(file, 'utf8'))
 const packages = lock.packages
 
-const OS = { android: 'android', darwin: 'darwin', linux: 'linux', win32: 'win32', windows: 'win32', freebsd: 'freebsd' }
-const CPU = { arm64: 'arm64', x64: 'x64', '64': 'x64', ia32: 'ia32', arm: 'arm' }
+const OS = {
+  android: 'android',
+  darwin: 'darwin',
+  linux: 'linux',
+  win32: 'win32',
+  windows: 'win32',
+  freebsd: 'freebsd',
+}
+const CPU = { arm64: 'arm64', x64: 'x64', 64: 'x64', ia32: 'ia32', arm: 'arm' }
 
 function platformOf(name) {
   const parts = name.split('/').pop().split('-')
@@ -25,7 +32,9 @@ function platformOf(name) {
 let added = 0
 for (const [path, entry] of Object.entries(packages)) {
   for (const [dep, version] of Object.entries(entry.optionalDependencies ?? {})) {
-    const base = path.includes('node_modules/') ? path.slice(0, path.lastIndexOf('node_modules/')) : ''
+    const base = path.includes('node_modules/')
+      ? path.slice(0, path.lastIndexOf('node_modules/'))
+      : ''
     if (packages[`${path}/node_modules/${dep}`] || packages[`${base}node_modules/${dep}`]) continue
     const platform = platformOf(dep)
     if (!platform) continue
