@@ -27,7 +27,7 @@ export const MAX_ROSTER_MEMBERS = 10_000
 /** Removal entries in a roster. */
 export const MAX_REMOVALS = 10_000
 /** Writers named in one removal cut-off. */
-export const MAX_CUTOFF_WRITERS = 1_024
+export const MAX_CUTOFF_WRITERS = 65_536
 /** Characters of a writer key in a cut-off. */
 export const MAX_WRITER_KEY_CHARS = 128
 /** Swarm-key epochs in a roster. */

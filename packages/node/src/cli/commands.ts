@@ -43,6 +43,17 @@ async function withApi<T>(globals: Globals, fn: (api: NodeApi) => Promise<T>): P
   }
 }
 
+async function readBodyFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    throw new UsageError(
+      `cannot read --body-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      'give a readable text file, or the text itself with --body',
+    )
+  }
+}
+
 function list(value: string): string[] {
   return value
     .split(',')
@@ -160,9 +171,7 @@ export function registerCommands(program: Command, out: Output): void {
         throw new UsageError('give exactly one of --body or --body-file')
       }
       const body =
-        typeof opts.bodyFile === 'string'
-          ? await readFile(opts.bodyFile, 'utf8')
-          : String(opts.body)
+        typeof opts.bodyFile === 'string' ? await readBodyFile(opts.bodyFile) : String(opts.body)
       await run(cmd, async (api) => {
         const r = await api.narrate({
           title: String(opts.title),

@@ -18,9 +18,15 @@ const program = new Command('tapestry')
   .version(pkg.version)
   .addOption(new Option('--data <dir>', 'data directory').env('TAPESTRY_DATA'))
   .option('--json', 'machine-readable output: one JSON value on stdout, errors as JSON on stderr')
-  .showHelpAfterError(!json)
   .exitOverride()
-  .configureOutput({ writeErr: () => {}, outputError: () => {} })
+  // Errors are printed by `out.fail` (JSON or text with a hint); commander only writes the
+  // help it shows when a command is missing (`tapestry`, `tapestry tribe`), and only for people.
+  .configureOutput({
+    writeErr: (s) => {
+      if (!json) process.stderr.write(s)
+    },
+    outputError: () => {},
+  })
 
 registerCommands(program, out)
 
@@ -29,6 +35,9 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) process.exit(0)
+    if (err.code === 'commander.help') {
+      out.fail(new UsageError('a command is required', 'see `tapestry --help`'))
+    }
     out.fail(new UsageError(err.message.replace(/^error: /, ''), 'see `tapestry --help`'))
   }
   out.fail(err)

@@ -2,6 +2,7 @@ import '../polyfill.js'
 import { removeControlInfo, writeControlInfo } from '../api/control-file.js'
 import { startControlServer } from '../api/control-server.js'
 import { TapestryNode } from '../core/tapestry-node.js'
+import { attachJoin, type JoinEvent } from '../mesh/join.js'
 import { Mesh, type MeshEvent } from '../mesh/mesh.js'
 import { type Output, short } from './output.js'
 
@@ -30,6 +31,9 @@ export async function runNode({
   mdns,
 }: RunNodeOptions): Promise<void> {
   const node = await TapestryNode.open({ dataDir, running: true })
+  // We hold the store's lock: a control.json still here was left by a killed node, and a
+  // command must not read its port and token while this one starts.
+  await removeControlInfo(dataDir)
   let mesh: Mesh
   try {
     mesh = await Mesh.start({
@@ -44,6 +48,11 @@ export async function runNode({
     await node.close()
     throw err
   }
+  // `tapestry peers` and invitations (the node's listen addresses) read the mesh.
+  node.attachNetwork({
+    listenAddrs: (tribeId) => mesh.host(tribeId)?.addrs() ?? [],
+    peers: () => mesh.peers().map((p) => ({ ...p, name: '' })),
+  })
   const server = await startControlServer({ api: node, subscribe: (l) => node.subscribe(l) })
   await writeControlInfo(dataDir, {
     port: server.port,
@@ -78,6 +87,9 @@ export async function runNode({
         .join('\n'),
   )
   mesh.on((e) => out.line(e, () => describe(e)))
+  const detachJoin = await attachJoin(mesh, node.replication, (e) =>
+    out.line(e, () => describeJoin(e)),
+  )
 
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
@@ -86,9 +98,17 @@ export async function runNode({
   const signal = await stopped
   await server.close()
   await removeControlInfo(dataDir)
+  node.attachNetwork(undefined)
+  detachJoin()
   await mesh.stop()
   await node.close()
   out.line({ event: 'stopped', signal }, () => 'Stopped.')
+}
+
+function describeJoin(e: JoinEvent): string {
+  return e.event === 'join:admitted'
+    ? `admitted to tribe ${short(e.tribeId)} by ${short(e.via)}: syncing`
+    : `${short(e.via)} refused the admission to tribe ${short(e.tribeId)}: ${e.message}`
 }
 
 function describe(e: MeshEvent): string {

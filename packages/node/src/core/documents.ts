@@ -56,6 +56,11 @@ export class DocumentSet {
     private readonly hooks: {
       /** For subscribers of the node (control API, desktop). */
       event: (event: DocumentEvent) => void
+      /**
+       * Called right after any write to the store, before the other hooks, so what
+       * was derived from the document (authority, membership) is forgotten first.
+       */
+      written: (docId: DocId) => void
       /** Everything newly durable, for the sync layer to offer onward. */
       stored: (item: StoredItem) => void
     },
@@ -72,13 +77,26 @@ export class DocumentSet {
   /**
    * Creates a document: stores its authority records first (a peer must be able to
    * check the first envelope against them), then writes its initial content as this
-   * member's first envelope. Resolves once both are durable.
+   * member's first envelope. Resolves once both are durable. Content the schema refuses
+   * (an oversized title, ...) is found on a scratch document first: then nothing is stored.
    */
   async create(
     docId: DocId,
     records: readonly SignedRecord[],
     init: (doc: Y.Doc) => WriteResult,
   ): Promise<Y.Doc> {
+    const scratch = new Y.Doc()
+    try {
+      let checked!: WriteResult
+      scratch.transact(() => {
+        checked = init(scratch)
+      })
+      if (!checked.ok) {
+        throw new TapestryError(checked.error.code, checked.error.message, 'nothing was written')
+      }
+    } finally {
+      scratch.destroy()
+    }
     for (const rec of records) await this.putRecord(rec)
     const replica = await this.#replica(docId)
     await this.#write(replica, init)
@@ -93,6 +111,7 @@ export class DocumentSet {
   /** Stores a signed authority record (audience change, withdrawal, ...) and offers it onward. */
   async putRecord(rec: SignedRecord): Promise<void> {
     await this.store.putRecord(rec, recordId(rec))
+    this.hooks.written(rec.docId)
     this.hooks.stored({ type: 'record', record: rec })
   }
 
@@ -108,6 +127,7 @@ export class DocumentSet {
       applyStored(replica.doc, [env.update], this.#clientId)
       replica.sinceSnapshot++
     }
+    this.hooks.written(env.docId)
     this.hooks.event({ docId: env.docId, kind, origin: 'remote', update: env.update })
     this.hooks.stored({ type: 'envelope', envelope: env })
   }
@@ -125,6 +145,7 @@ export class DocumentSet {
       replica.doc.destroy()
     }
     await this.store.eraseContent(docId)
+    this.hooks.written(docId)
     this.hooks.event({ docId, kind: docKind(docId), origin: 'local', erased: true })
     this.hooks.stored({ type: 'erased', docId })
   }
@@ -187,6 +208,7 @@ export class DocumentSet {
     const replica: Replica = { docId, kind, doc, writer, sinceSnapshot: envelopes.length }
     writer.onEnvelope((env: Envelope) => {
       replica.sinceSnapshot++
+      this.hooks.written(docId)
       this.hooks.event({ docId, kind, origin: 'local', update: env.update })
       this.hooks.stored({ type: 'envelope', envelope: env })
     })

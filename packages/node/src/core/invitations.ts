@@ -178,7 +178,6 @@ export class Invitations implements InviteApi {
       await this.d.putRecord(
         await createRevocation(this.d.identity, tribeId, id, { at: this.d.now() }),
       )
-      this.d.authority.invalidate(tribeId)
       return { id, revoked: true }
     }
     throw new NotFoundError('invitation issued here', id, 'see `tapestry invites`')

@@ -158,7 +158,6 @@ export class NodeReplication implements Replication {
         continue
       }
       await this.d.docs.putRecord(rec)
-      this.d.authority.invalidate(rec.docId)
       result.applied++
       if (rec.kind.startsWith('narrative.') && (await this.d.enforceConsent(rec.docId))) {
         this.#gaps.dropDocument(rec.docId)
@@ -243,10 +242,7 @@ export class NodeReplication implements Replication {
           return false
         }
         await this.d.docs.applyRemote(env)
-        if (env.docId.startsWith('roster_')) {
-          this.d.authority.invalidate(env.docId)
-          await this.d.rosterChanged(env.docId)
-        }
+        if (env.docId.startsWith('roster_')) await this.d.rosterChanged(env.docId)
         result.applied++
         return true
     }
@@ -256,8 +252,16 @@ export class NodeReplication implements Replication {
     const tribeId = await this.d.authority.tribeOf(docId)
     if (!tribeId) return undefined
     const cut = (await this.d.authority.rosters()).get(tribeId)?.cutoff(author)
-    return cut ? (cut[wk] ?? 0) : undefined
+    return cut ? (cut[cutoffKey(docId, wk)] ?? 0) : undefined
   }
+}
+
+/**
+ * A removal's cut-off names, per document and writer of the removed member, the last
+ * sequence accepted (sequences count per document); a document it does not name gets 0.
+ */
+export function cutoffKey(docId: DocId, writer: string): string {
+  return `${docId}/${writer}`
 }
 
 function rank(docId: string): number {

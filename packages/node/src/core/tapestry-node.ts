@@ -89,10 +89,11 @@ export class TapestryNode implements NodeApi {
   ) {
     this.#docs = new DocumentSet(store, identity, {
       event: (e) => {
-        // A roster's content decides membership: forget what was derived from it.
-        if (e.kind === 'roster') this.#authority.invalidate(e.docId)
         for (const l of this.#listeners) l(e)
       },
+      // Records decide authority and a roster's content decides membership: forget
+      // what was derived from a document as soon as it is written.
+      written: (docId) => this.#authority.invalidate(docId),
       stored: (item) => {
         for (const l of this.#storedListeners) l(item)
       },
@@ -112,10 +113,7 @@ export class TapestryNode implements NodeApi {
       keys: this.#keys,
       now: () => this.#now(),
       tribeFor: (id) => this.#tribeFor(id),
-      putRecord: async (rec) => {
-        await this.#docs.putRecord(rec)
-        this.#authority.invalidate(rec.docId)
-      },
+      putRecord: (rec) => this.#docs.putRecord(rec),
       listenAddrs: (id) => this.#network?.listenAddrs(id) ?? [],
     })
     this.replication = new NodeReplication({
@@ -132,8 +130,9 @@ export class TapestryNode implements NodeApi {
   }
 
   static async open(opts: OpenOptions): Promise<TapestryNode> {
-    await ensureDataDir(opts.dataDir)
+    // Identity first: a command on a directory without one must not create it.
     const identity = await loadIdentity(opts.dataDir)
+    await ensureDataDir(opts.dataDir)
     const store = opts.store ?? new LevelEnvelopeStore(paths.store(opts.dataDir))
     try {
       await store.open()
@@ -203,7 +202,6 @@ export class TapestryNode implements NodeApi {
       // epochs seal each new key to every remaining member inside the roster.
       return addSwarmKeyEpoch(doc, { epoch: 0, createdAt, createdBy: me.memberId, sealedKeys: {} })
     })
-    this.#authority.invalidate(tribeId)
     await this.#createProfile(tribeId)
     return { tribeId, name }
   }
@@ -380,7 +378,11 @@ export class TapestryNode implements NodeApi {
   members: NodeApi['members'] = (q) => this.#invitations.members(q)
 
   async peers(): Promise<PeerView[]> {
-    return this.#network?.peers() ?? []
+    const rosters = await this.#authority.rosters()
+    return (this.#network?.peers() ?? []).map((p) => ({
+      ...p,
+      name: rosters.get(p.tribeId)?.snapshot.members[p.memberId]?.name ?? p.name,
+    }))
   }
 
   async tribeKey(query: { tribeId?: string | undefined } = {}) {
@@ -586,14 +588,12 @@ export class TapestryNode implements NodeApi {
     }
   }
 
-  async #sign(docId: string, record: AuthorityRecord): Promise<SignedRecord> {
-    const signed = await signRecord(this.identity, {
+  #sign(docId: string, record: AuthorityRecord): Promise<SignedRecord> {
+    return signRecord(this.identity, {
       docId,
       kind: record.type,
       payload: encodeRecordPayload(record),
     })
-    this.#authority.invalidate(docId)
-    return signed
   }
 
   async #tribeFor(tribeId: string | undefined): Promise<string> {
@@ -620,6 +620,13 @@ export class TapestryNode implements NodeApi {
         throw new UsageError(
           `bad audience "${given}": ${parsed.error.message}`,
           'use tribe, private, federated or circle:MEMBER,MEMBER',
+        )
+      }
+      if (parsed.value.kind === 'circle' && parsed.value.members.length === 0) {
+        // Valid as the result of intersecting consents, but as input it is a slip.
+        throw new UsageError(
+          `bad audience "${given}": a circle names at least one member`,
+          'use circle:MEMBER,MEMBER (member ids from `tapestry status`), or private',
         )
       }
       return parsed.value

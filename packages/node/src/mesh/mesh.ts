@@ -534,7 +534,9 @@ export class Mesh {
         s.offer(item)
       }
     }
-    // A roster changed (a tribe created or joined, a member admitted or removed).
+    // A roster changed (a tribe created or joined, a member admitted or removed): what
+    // each peer may receive may have changed too, which live pushes (judged when each
+    // item was stored) cannot see. Refresh the networks, then compare with every peer.
     const docId =
       item.type === 'envelope'
         ? item.envelope.docId
@@ -545,9 +547,9 @@ export class Mesh {
       if (this.#refreshTimer) clearTimeout(this.#refreshTimer)
       this.#refreshTimer = setTimeout(() => {
         this.#refreshTimer = undefined
-        this.refresh().catch((err: unknown) =>
-          this.#log.error('refresh failed: %s', (err as Error).message),
-        )
+        this.refresh()
+          .then(() => this.syncNow())
+          .catch((err: unknown) => this.#log.error('refresh failed: %s', (err as Error).message))
       }, 100)
       this.#refreshTimer.unref?.()
     }

@@ -63,6 +63,7 @@ import {
   StoreLockedError,
   StoreVersionError,
 } from './errors.js'
+import { checkLevelLogs } from './log-check.js'
 import { RwLock } from './rw-lock.js'
 
 type Db = ClassicLevel<string, Uint8Array>
@@ -144,6 +145,9 @@ export class LevelEnvelopeStore implements EnvelopeStore {
         'the CURRENT file is missing but data files are present',
       )
     }
+    // LevelDB would replay a damaged log by dropping records (acknowledged writes).
+    const logDamage = exists ? await checkLevelLogs(this.dir) : undefined
+    if (logDamage !== undefined) throw new StoreCorruptError(this.dir, logDamage)
     const db: Db = new ClassicLevel<string, Uint8Array>(this.dir, {
       keyEncoding: 'utf8',
       valueEncoding: 'view',
@@ -564,6 +568,8 @@ export async function probeLock(dir: string): Promise<boolean> {
   } catch {
     return false
   }
+  // Opening replays the logs: never on a damaged one (opening the store reports it).
+  if ((await checkLevelLogs(dir)) !== undefined) return false
   const db = new ClassicLevel(dir, { createIfMissing: false })
   try {
     await db.open()

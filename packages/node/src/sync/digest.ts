@@ -2,8 +2,11 @@
  * The compact digest of a document set (pure).
  *
  *   docHash(d)    = SHA-256(CBOR(docVectorWire(d)))            docId, sorted vv, sorted record ids
- *   bucket(d)     = (rules document ? 0 : 128) + SHA-256(docId)[0] mod 128
- *                   (rules: roster, profile, link, so they are compared and sent first)
+ *   bucket(d)     = roster:          SHA-256(docId)[0] mod 32           (0..31)
+ *                   profile, link:   32 + SHA-256(docId)[0] mod 96      (32..127)
+ *                   anything else:  128 + SHA-256(docId)[0] mod 128     (128..255)
+ *                   Rounds walk buckets in order, so rosters are compared and sent
+ *                   first, then the other rules documents, then content.
  *   bucketHash(b) = SHA-256(docHash of b's documents in docId order)[0..8], zeros if empty
  *   root          = SHA-256(CBOR([count, bucketHashes]))[0..16]
  *
@@ -25,8 +28,10 @@ export function isRulesDocument(docId: DocId): boolean {
 }
 
 export function bucketOf(docId: DocId): number {
-  const h = sha256(enc.encode(docId))[0]! % (BUCKETS / 2)
-  return isRulesDocument(docId) ? h : BUCKETS / 2 + h
+  const h = sha256(enc.encode(docId))[0]!
+  if (docId.startsWith('roster_')) return h % 32
+  if (isRulesDocument(docId)) return 32 + (h % 96)
+  return BUCKETS / 2 + (h % (BUCKETS / 2))
 }
 
 /** A side's view of the documents it lets one peer have, hashed for comparison. */
@@ -48,9 +53,9 @@ export function snapshotOf(docs: readonly VisibleDocument[], now = Date.now()): 
     if (byId.has(d.docId)) continue
     byId.set(d.docId, d)
     const b = bucketOf(d.docId)
-    let list = byBucket.get(b)
-    if (list === undefined) byBucket.set(b, (list = []))
-    list.push(d)
+    const list = byBucket.get(b)
+    if (list === undefined) byBucket.set(b, [d])
+    else list.push(d)
   }
   const hashes = new Uint8Array(BUCKETS * BUCKET_HASH_BYTES)
   for (const [b, list] of byBucket) {

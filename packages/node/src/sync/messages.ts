@@ -26,7 +26,7 @@ export const SYNC_PROTOCOL = '/tapestry/sync/1.0.0'
 /** Version in HELLO; a peer with another version is told so (BYE) and closed. */
 export const SYNC_PROTOCOL_VERSION = 1
 
-/** Number of digest buckets: 0..127 hold roster/profile/link documents, 128..255 content. */
+/** Number of digest buckets: 0..31 rosters, 32..127 profiles and links, 128..255 content. */
 export const BUCKETS = 256
 export const ROOT_BYTES = 16
 export const BUCKET_HASH_BYTES = 8

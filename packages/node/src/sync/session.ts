@@ -145,6 +145,7 @@ export class SyncSession {
   #pendingOffers = 0
   readonly #recent = new Set<string>()
   #nextRound = 1
+  #roundAgain = false
   readonly #myRounds = new Map<number, Round>()
   #lastPeerRound = 0
   readonly #peerRounds = new Map<number, Round>()
@@ -206,9 +207,14 @@ export class SyncSession {
     if (this.#closed || !this.#helloReceived) return
     const now = Date.now()
     for (const [id, round] of this.#myRounds) {
-      if (now - round.touched < this.#o.roundTimeoutMs) return
+      if (now - round.touched < this.#o.roundTimeoutMs) {
+        this.#roundAgain = true // asked during a round: run another once it ends
+        this.#schedule()
+        return
+      }
       this.#myRounds.delete(id)
     }
+    this.#roundAgain = false
     const round = this.#nextRound++
     const epoch = this.#epoch
     // Reserve the round before the snapshot so a second call does not start another.
@@ -687,6 +693,7 @@ export class SyncSession {
     this.rounds.completed++
     if (inSync) this.rounds.inSync++
     this.#onEvent({ type: 'round', round, initiator, inSync, documents })
+    if (initiator && this.#roundAgain) void this.startRound()
   }
 
   #schedule(): void {
@@ -701,7 +708,10 @@ export class SyncSession {
   /** A failure of our own (the store closed under us, a send on a dead stream): end quietly. */
   #internal(err: unknown): void {
     if (this.#closed) return
-    if (err instanceof SyncError) return this.#end(err)
+    if (err instanceof SyncError) {
+      this.#end(err)
+      return
+    }
     this.#log('sync session with %s ended: %s', this.peer, (err as Error)?.message ?? err)
     this.#end(undefined)
   }
