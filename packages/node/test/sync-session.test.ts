@@ -4,11 +4,7 @@ import { signEnvelope } from '../src/envelope/sign.js'
 import type { Envelope } from '../src/envelope/types.js'
 import { encodeMessage } from '../src/sync/codec.js'
 import { SyncDecodeError, SyncForgeryError, SyncStateError } from '../src/sync/errors.js'
-import {
-  FakeReplication,
-  FakeWorld,
-  fakeIdentity,
-} from './helpers/mesh-fake-replication.js'
+import { FakeReplication, FakeWorld, fakeIdentity } from './helpers/mesh-fake-replication.js'
 import { link, waitFor } from './helpers/mesh-link.js'
 
 const T = 'roster_btribe'
@@ -33,7 +29,9 @@ describe('sync session (two in-memory fakes)', () => {
     const envs: Envelope[] = []
     for (let i = 0; i < 10_000; i++) {
       const docId = w.doc(T)
-      envs.push(await signEnvelope(a.identity, { docId, seq: 1, update: new Uint8Array([i & 255]) }))
+      envs.push(
+        await signEnvelope(a.identity, { docId, seq: 1, update: new Uint8Array([i & 255]) }),
+      )
     }
     a.seed(envs)
     b.seed(envs)
@@ -43,6 +41,19 @@ describe('sync session (two in-memory fakes)', () => {
     console.log(`in-sync check of 10,000 documents: ${total} bytes on the wire`)
     expect(total).toBeLessThanOrEqual(1024)
     expect(l.a.events).toContainEqual(expect.objectContaining({ type: 'round', inSync: true }))
+    // one document differs: a round costs the bucket hashes and one bucket's vectors
+    const diverged = envs[1234]!
+    const extra = await signEnvelope(a.identity, {
+      docId: diverged.docId,
+      seq: 2,
+      update: new Uint8Array([7]),
+    })
+    a.seed([extra])
+    const before = l.a.bytes + l.b.bytes
+    await l.b.session.startRound()
+    await waitFor(() => b.envelopeCount() === 10_001 && !l.b.session.syncing)
+    console.log(`a round repairing 1 of 10,000 documents: ${l.a.bytes + l.b.bytes - before} bytes`)
+    expect(l.a.session.totals.sent.envelopes).toBe(1)
     l.cut()
   })
 

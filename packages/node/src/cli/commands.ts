@@ -10,7 +10,6 @@ import { createIdentity } from '../identity/index.js'
 import { probeLock } from '../store/index.js'
 import { registerInviteCommands } from './invite-commands.js'
 import { type Output, short, table } from './output.js'
-import { runNode } from './start.js'
 
 interface Globals {
   data?: string
@@ -367,6 +366,8 @@ export function registerCommands(program: Command, out: Output): void {
     .option('--no-mdns', 'do not discover or announce on the local network')
     .action(
       async (opts: { listen: string[]; bootstrap: string[]; mdns: boolean }, cmd: Command) => {
+        // Loaded only here: the mesh (libp2p) is most of the CLI's start-up time.
+        const { runNode } = await import('./start.js')
         await runNode({
           dataDir: resolveDataDir(globals(cmd).data),
           out,

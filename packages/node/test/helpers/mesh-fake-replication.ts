@@ -256,11 +256,11 @@ export class FakeReplication implements Replication {
   }
 
   #put(env: Envelope): void {
-    let writers = this.envelopes.get(env.docId)
-    if (!writers) this.envelopes.set(env.docId, (writers = new Map()))
+    const writers = this.envelopes.get(env.docId) ?? new Map<WriterKey, Envelope[]>()
+    this.envelopes.set(env.docId, writers)
     const wk = writerKey(env.author, env.writerId)
-    let list = writers.get(wk)
-    if (!list) writers.set(wk, (list = []))
+    const list = writers.get(wk) ?? []
+    writers.set(wk, list)
     list.push(env)
   }
 
@@ -270,8 +270,8 @@ export class FakeReplication implements Replication {
   }
 
   #storeRecord(rec: SignedRecord): void {
-    let recs = this.records.get(rec.docId)
-    if (!recs) this.records.set(rec.docId, (recs = new Map()))
+    const recs = this.records.get(rec.docId) ?? new Map<string, SignedRecord>()
+    this.records.set(rec.docId, recs)
     recs.set(recordId(rec), rec)
     for (const l of this.#listeners) l({ type: 'record', record: rec })
   }

@@ -26,15 +26,14 @@ export interface Link {
 /** Every node's live offers go to all its open sessions. */
 const hubs = new WeakMap<FakeReplication, Set<SyncSession>>()
 function hub(rep: FakeReplication): Set<SyncSession> {
-  let set = hubs.get(rep)
-  if (!set) {
-    const sessions = new Set<SyncSession>()
-    rep.onStored((item) => {
-      for (const s of sessions) s.offer(item)
-    })
-    hubs.set(rep, (set = sessions))
-  }
-  return set
+  const known = hubs.get(rep)
+  if (known) return known
+  const sessions = new Set<SyncSession>()
+  rep.onStored((item) => {
+    for (const s of sessions) s.offer(item)
+  })
+  hubs.set(rep, sessions)
+  return sessions
 }
 
 export function link(
