@@ -192,8 +192,8 @@ export class CliSandbox {
    * Spawns `tapestry start --json` and resolves on its `{"event":"ready"}` line (fails if
    * the process exits first or nothing comes within `timeoutMs`).
    */
-  async startNode(dataDir: string, timeoutMs = 20_000): Promise<RunningNode> {
-    const child = this.spawn(dataDir, ['start', '--json'])
+  async startNode(dataDir: string, timeoutMs = 20_000, args: string[] = []): Promise<RunningNode> {
+    const child = this.spawn(dataDir, ['start', '--json', ...args])
     const lines: Record<string, unknown>[] = []
     let stderr = ''
     let partial = ''
