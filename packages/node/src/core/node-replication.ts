@@ -234,6 +234,17 @@ export class NodeReplication implements Replication {
         })
         return false
       case 'apply':
+        // An honest store holds only what its own member may receive: content pushed by
+        // a peer that ignored consent (or kept a withdrawn narrative) is refused here.
+        // Rosters and profiles are exempt: they are what membership is decided from.
+        if (!(await this.#mayHold(env.docId))) {
+          result.rejected.push({
+            code: 'NOT_IN_AUDIENCE',
+            message: 'this member may not receive that document',
+            docId: env.docId,
+          })
+          return false
+        }
         try {
           await this.d.store.appendEnvelopes([env])
         } catch (err) {
@@ -246,6 +257,11 @@ export class NodeReplication implements Replication {
         result.applied++
         return true
     }
+  }
+
+  async #mayHold(docId: DocId): Promise<boolean> {
+    if (!docId.startsWith('narrative_') && !docId.startsWith('echo_')) return true
+    return (await this.d.authority.mayReceive(docId, this.memberId)).allowed
   }
 
   async #cutoff(docId: DocId, author: string, wk: string): Promise<number | undefined> {
