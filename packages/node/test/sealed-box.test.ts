@@ -1,11 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
-import {
-  MAX_SEALED_SECRET,
-  openSealed,
-  SealedKeyError,
-  sealKey,
-} from '../src/crypto/sealed-box.js'
+import { MAX_SEALED_SECRET, openSealed, SealedKeyError, sealKey } from '../src/crypto/sealed-box.js'
 import { generateSwarmKey } from '../src/net/swarm-key.js'
 
 async function member() {

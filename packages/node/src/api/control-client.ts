@@ -46,6 +46,7 @@ export class ControlClient implements NodeApi {
   consentSet: NodeApi['consentSet'] = (input) => this.call('consentSet', input)
   receipts: NodeApi['receipts'] = (id) => this.call('receipts', id)
   peers: NodeApi['peers'] = () => this.call('peers')
+  remove: NodeApi['remove'] = (id, q) => this.call('remove', id, q)
   tribeKey: NodeApi['tribeKey'] = (q) => this.call('tribeKey', q)
   invite: NodeApi['invite'] = (input) => this.call('invite', input)
   join: NodeApi['join'] = (code) => this.call('join', code)

@@ -120,6 +120,25 @@ export function registerCommands(program: Command, out: Output): void {
     })
 
   program
+    .command('remove <memberId>')
+    .description(
+      'remove a member (a steward): their later writes are refused, the tribe gets a new key',
+    )
+    .option('--tribe <id>', 'the tribe (may be left out when you belong to one)')
+    .action(async (memberId: string, opts: { tribe?: string }, cmd: Command) => {
+      await run(cmd, async (api) => {
+        const r = await api.remove(memberId, { tribeId: opts.tribe })
+        out.result(r, () =>
+          [
+            `Removed ${r.memberId} from ${r.tribeId}.`,
+            `The tribe's network key is now epoch ${r.epoch}, sealed to every remaining member;`,
+            'their nodes switch to it as the roster reaches them.',
+          ].join('\n'),
+        )
+      })
+    })
+
+  program
     .command('peers')
     .description('members connected now (needs a running node)')
     .action(async (_opts: unknown, cmd: Command) => {

@@ -123,6 +123,11 @@ export interface NodeApi extends InviteApi {
   consentSet(input: ConsentSetInput): Promise<ConsentStatementView>
   receipts(narrativeId: string): Promise<ReceiptsView>
   peers(): Promise<PeerView[]>
+  /** A steward removes a member: cut-off, a new swarm-key epoch sealed to the rest. */
+  remove(
+    memberId: string,
+    query: { tribeId?: string | undefined },
+  ): Promise<{ tribeId: string; memberId: string; epoch: number }>
   /** The tribe's swarm key in swarm.key format: a secret. */
   tribeKey(query: { tribeId?: string | undefined }): Promise<{ tribeId: string; swarmKey: string }>
 }
@@ -142,6 +147,7 @@ export const NODE_API_METHODS = [
   'consentSet',
   'receipts',
   'peers',
+  'remove',
   'tribeKey',
   ...INVITE_API_METHODS,
 ] as const satisfies readonly (keyof NodeApi)[]

@@ -57,10 +57,15 @@ export class NodeReplication implements Replication {
       out.push({
         tribeId,
         name: roster?.name ?? '',
-        keys: { current: await this.d.keys.load(tribeId), previous: [] },
+        keys: await this.#keys(tribeId),
       })
     }
     return out
+  }
+
+  async #keys(tribeId: string): Promise<TribeNetwork['keys']> {
+    const k = await this.d.keys.keys(tribeId)
+    return { current: k.current, previous: k.previous.map((p) => p.key) }
   }
 
   /**

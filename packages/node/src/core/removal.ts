@@ -40,7 +40,12 @@
  * the removed member that the steward may not see gets 0 (no envelope of it accepted
  * after the removal is known).
  */
-import { addSwarmKeyEpoch, type RosterView, removeMember, type WriteResult } from '@tapestry/crdt-schema'
+import {
+  addSwarmKeyEpoch,
+  type RosterView,
+  removeMember,
+  type WriteResult,
+} from '@tapestry/crdt-schema'
 import type * as Y from 'yjs'
 import { openSealed, SealedKeyError, sealKey } from '../crypto/sealed-box.js'
 import type { DocId } from '../envelope/types.js'

@@ -47,6 +47,7 @@ import type {
   TribeSummary,
 } from './node-api.js'
 import { NodeReplication } from './node-replication.js'
+import { Removals } from './removal.js'
 import type { Replication, StoredItem } from './replication.js'
 import { TribeKeys } from './tribe-keys.js'
 
@@ -76,6 +77,7 @@ export class TapestryNode implements NodeApi {
   readonly #keys: TribeKeys
   readonly #authority: AuthorityIndex
   readonly #invitations: Invitations
+  readonly #removals: Removals
   #network: NetworkView | undefined
   /** The node's side of replication, for the mesh. */
   readonly replication: Replication
@@ -106,6 +108,15 @@ export class TapestryNode implements NodeApi {
       hasContent: async (id) => (await store.versionVector(id)).size > 0,
       admissions: admissionsFold,
     })
+    this.#removals = new Removals({
+      identity,
+      rosters: () => this.#authority.rosters(),
+      tribeOf: (id) => this.#authority.tribeOf(id),
+      store,
+      keys: this.#keys,
+      now: () => this.#now(),
+      changeRoster: (id, fn) => this.#docs.change(id, fn),
+    })
     this.#invitations = new Invitations({
       dataDir,
       identity,
@@ -124,7 +135,10 @@ export class TapestryNode implements NodeApi {
       authority: this.#authority,
       keys: this.#keys,
       enforceConsent: (id) => this.#enforceConsent(id),
-      rosterChanged: (id) => this.#ensureProfile(id),
+      rosterChanged: async (id) => {
+        await this.#ensureProfile(id)
+        await this.#removals.applyEpochs(id)
+      },
       listeners: this.#storedListeners,
     })
   }
@@ -376,6 +390,13 @@ export class TapestryNode implements NodeApi {
   invites: NodeApi['invites'] = (q) => this.#invitations.invites(q)
   revokeInvite: NodeApi['revokeInvite'] = (id) => this.#invitations.revokeInvite(id)
   members: NodeApi['members'] = (q) => this.#invitations.members(q)
+
+  async remove(
+    memberId: string,
+    query: { tribeId?: string | undefined } = {},
+  ): Promise<{ tribeId: string; memberId: string; epoch: number }> {
+    return this.#removals.remove(await this.#tribeFor(query.tribeId), memberId)
+  }
 
   async peers(): Promise<PeerView[]> {
     const rosters = await this.#authority.rosters()

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TapestryError } from '../errors.js'
@@ -145,7 +146,7 @@ export class TribeKeys {
 
   /** Ids of the tribes this data directory holds a swarm key for. */
   async list(): Promise<string[]> {
-    let entries: import('node:fs').Dirent[]
+    let entries: Dirent[]
     try {
       entries = await readdir(join(this.dataDir, 'tribes'), { withFileTypes: true })
     } catch {

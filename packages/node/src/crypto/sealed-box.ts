@@ -19,12 +19,13 @@
  * another tribe or epoch does not open. The recipient derives the X25519 secret from
  * their Ed25519 seed (RFC 8032 scalar), so a member keeps a single identity key.
  */
+
+import type { PrivateKey } from '@libp2p/interface'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { randomBytes } from '@noble/hashes/utils.js'
-import type { PrivateKey } from '@libp2p/interface'
 
 export const SEALED_VERSION = 1
 const DOMAIN = new TextEncoder().encode('tapestry/sealed-key/v1')
@@ -68,11 +69,9 @@ export function sealKey(secret: Uint8Array, recipient: Uint8Array, context = '')
     if (recipient.byteLength !== PUB) throw new RangeError('an Ed25519 public key is 32 bytes')
     recipientX = ed25519.utils.toMontgomery(recipient)
   } catch (cause) {
-    throw new SealedKeyError(
-      'SEALED_KEY_BAD_RECIPIENT',
-      'not a valid Ed25519 public key',
-      { cause },
-    )
+    throw new SealedKeyError('SEALED_KEY_BAD_RECIPIENT', 'not a valid Ed25519 public key', {
+      cause,
+    })
   }
   const eph = x25519.utils.randomSecretKey()
   const ephPub = x25519.getPublicKey(eph)

@@ -472,7 +472,7 @@ export class Mesh {
     )
   }
 
-  async #gate(tribeId: string, peerId: PeerId, _info: GateInfo): Promise<boolean> {
+  async #gate(tribeId: string, peerId: PeerId, info: GateInfo): Promise<boolean> {
     const peer = peerId.toString()
     const now = Date.now()
     const bannedUntil = this.#banned.get(peer)
@@ -481,6 +481,9 @@ export class Mesh {
       this.#banned.delete(peer)
     }
     if (await this.#o.replication.isMember(tribeId, peer).catch(() => false)) return true
+    // The previous swarm-key epoch is kept for members who missed a rotation only: a
+    // removed member and an invitation issued before the removal both hold that key.
+    if (info.admission?.epoch === 'previous') return false
     // A stranger: admitted for the join window once, then refused for a while.
     const window = this.#o.joinWindowMs ?? 10_000
     const key = `${tribeId} ${peer}`
