@@ -1,9 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TapestryNode } from '../src/core/tapestry-node.js'
 import type { Envelope, SignedRecord } from '../src/envelope/types.js'
-import { makeMember, makeTribe, type TestMember } from './helpers/tribe.js'
+import { filesContaining } from './helpers/store-files.js'
+import { makeMember, makeTribe, pull, type TestMember } from './helpers/tribe.js'
 
 /**
  * Misbehaving members built from the real code: a node whose send decisions ignore
@@ -22,32 +21,6 @@ async function everything(node: TapestryNode, tribeId: string) {
     envelopes.push(...(await node.replication.envelopesFor(d.docId, new Map(), node.memberId)))
   }
   return { records, envelopes }
-}
-
-/** Honest catch-up from `from` to `to` (consent decided by `from` for `to`). */
-async function pull(from: TapestryNode, to: TapestryNode, tribeId: string) {
-  for (const d of await from.replication.visibleDocuments(tribeId, to.memberId)) {
-    await to.replication.ingestRecords(
-      await from.replication.recordsFor(d.docId, to.memberId),
-      from.memberId,
-    )
-    await to.replication.ingestEnvelopes(
-      await from.replication.envelopesFor(d.docId, new Map(), to.memberId),
-      from.memberId,
-    )
-  }
-}
-
-async function dataDirHolds(dir: string, marker: string): Promise<boolean> {
-  const needle = Buffer.from(marker)
-  const walk = async (d: string): Promise<boolean> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory() ? await walk(p) : (await readFile(p)).includes(needle)) return true
-    }
-    return false
-  }
-  return walk(dir)
 }
 
 describe('misbehaving members cannot corrupt honest stores', () => {
@@ -78,8 +51,8 @@ describe('misbehaving members cannot corrupt honest stores', () => {
       result.rejected.some((r) => r.code === 'NOT_IN_AUDIENCE' && r.docId === narrativeId),
     ).toBe(true)
     await cy!.close()
-    expect(await dataDirHolds(cy!.dataDir, marker)).toBe(false)
-    expect(await dataDirHolds(mal!.dataDir, marker)).toBe(true)
+    expect(await holds(cy!.dataDir, marker)).toBe(false)
+    expect(await holds(mal!.dataDir, marker)).toBe(true)
   })
 
   it('a member replaying a withdrawn narrative cannot resurrect it (invariant 4)', async () => {
@@ -102,7 +75,7 @@ describe('misbehaving members cannot corrupt honest stores', () => {
     await pull(ada!.node, bo!.node, tribeId)
     await pull(ada!.node, mal!.node, tribeId)
     await bo!.close()
-    expect(await dataDirHolds(bo!.dataDir, marker)).toBe(false)
+    expect(await holds(bo!.dataDir, marker)).toBe(false)
     const boNode = await bo!.reopen()
 
     // Mal replays the pre-withdrawal records and envelopes to Bo and to Ada.
@@ -116,7 +89,9 @@ describe('misbehaving members cannot corrupt honest stores', () => {
     }
     await bo!.close()
     await ada!.close()
-    expect(await dataDirHolds(bo!.dataDir, marker)).toBe(false)
-    expect(await dataDirHolds(ada!.dataDir, marker)).toBe(false)
+    expect(await holds(bo!.dataDir, marker)).toBe(false)
+    expect(await holds(ada!.dataDir, marker)).toBe(false)
   })
 })
+
+const holds = async (dir: string, marker: string) => (await filesContaining(dir, marker)).length > 0

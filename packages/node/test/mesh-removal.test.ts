@@ -1,7 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeTribe, TestNet, titles, waitFor } from './helpers/mesh-nodes.js'
+import { filesContaining } from './helpers/store-files.js'
 
 /**
  * Removal over a real mesh: the removed member's connections close, the others switch
@@ -12,14 +11,6 @@ let net: TestNet
 afterEach(async () => {
   await net?.cleanup()
 })
-
-async function dirHolds(dir: string, marker: string): Promise<boolean> {
-  const needle = Buffer.from(marker)
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && (await readFile(join(e.parentPath, e.name))).includes(needle)) return true
-  }
-  return false
-}
 
 describe('removal over the mesh', () => {
   it('cuts the removed member off; later writes never reach it; the old key no longer opens the tribe', async () => {
@@ -80,6 +71,8 @@ describe('removal over the mesh', () => {
     )
     expect(await titles(net.node('c'), tribeId)).not.toContain('After')
     await net.stop('c')
-    expect(await dirHolds(net.get('c').dir, marker)).toBe(false)
+    expect(await holds(net.get('c').dir, marker)).toBe(false)
   })
 })
+
+const holds = async (dir: string, marker: string) => (await filesContaining(dir, marker)).length > 0

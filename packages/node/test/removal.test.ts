@@ -16,6 +16,7 @@ import { writerKey } from '../src/envelope/index.js'
 import type { Envelope } from '../src/envelope/types.js'
 import { createIdentity, Identity } from '../src/identity/index.js'
 import { type EnvelopeStore, LevelEnvelopeStore, MemoryEnvelopeStore } from '../src/store/index.js'
+import { pull } from './helpers/tribe.js'
 
 /**
  * A member's real TapestryNode, opened on a store the test holds. Removal needs the
@@ -38,20 +39,6 @@ async function makeRig(name: string): Promise<Rig> {
   const store = new LevelEnvelopeStore(paths.store(dataDir))
   const node = await TapestryNode.open({ dataDir, store })
   return { name, dataDir, store, node, keys: new TribeKeys(dataDir) }
-}
-
-/** One catch-up round from `from` to `to` through the Replication boundary (no network). */
-async function pull(from: TapestryNode, to: TapestryNode, tribeId: string) {
-  const docs = await from.replication.visibleDocuments(tribeId, to.memberId)
-  const records = []
-  const envelopes = []
-  for (const d of docs) {
-    records.push(...(await from.replication.recordsFor(d.docId, to.memberId)))
-    envelopes.push(...(await from.replication.envelopesFor(d.docId, new Map(), to.memberId)))
-  }
-  const r = await to.replication.ingestRecords(records, from.memberId)
-  const e = await to.replication.ingestEnvelopes(envelopes, from.memberId)
-  return { docs, r, e }
 }
 
 /** Hands the roster to a node that honest peers no longer send it to (a removed member). */

@@ -1,20 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TapestryNode } from '../src/core/tapestry-node.js'
-import { makeMember, makeTribe, type TestMember } from './helpers/tribe.js'
-
-/** One catch-up round from `from` to `to` through the Replication boundary (no network). */
-async function pull(from: TapestryNode, to: TapestryNode, tribeId: string) {
-  const docs = await from.replication.visibleDocuments(tribeId, to.memberId)
-  const records = []
-  const envelopes = []
-  for (const d of docs) {
-    records.push(...(await from.replication.recordsFor(d.docId, to.memberId)))
-    envelopes.push(...(await from.replication.envelopesFor(d.docId, new Map(), to.memberId)))
-  }
-  const r = await to.replication.ingestRecords(records, from.memberId)
-  const e = await to.replication.ingestEnvelopes(envelopes, from.memberId)
-  return { docs, r, e }
-}
+import { makeMember, makeTribe, pull, type TestMember } from './helpers/tribe.js'
 
 describe('replication boundary', () => {
   const members: TestMember[] = []

@@ -12,6 +12,7 @@ import {
   echoAuthority,
   encodeRecordPayload,
   formatAudience,
+  type NarrativeAuthority,
   newBoundDocId,
   parseAudience,
   parseDocId,
@@ -542,8 +543,10 @@ export class TapestryNode implements NodeApi {
     const a = await this.#authority.narrative(narrativeId)
     if (!a) throw new NotFoundError('narrative', narrativeId)
     const confirmed = new Map<string, number>()
+    const since = receiptThreshold(a)
     for (const { signer, record } of await this.#authority.inputs(narrativeId)) {
       if (record.type !== 'erasure.receipt' || record.member !== signer) continue
+      if (record.at < since) continue
       if (!confirmed.has(signer)) confirmed.set(signer, record.at)
     }
     const pending: string[] = []
@@ -570,9 +573,17 @@ export class TapestryNode implements NodeApi {
     const a = await this.#authority.narrative(narrativeId)
     if (!a) return false
     if ((await this.#authority.mayReceive(narrativeId, this.memberId)).allowed) return false
+    const withdrawn = a.status === 'withdrawn'
+    // A narrowed audience concerns only a node that holds the content; records that
+    // arrive before the roster says who this member is must not look like a narrowing.
+    if (!withdrawn && (await this.store.versionVector(narrativeId)).size === 0) return false
     await this.#erase(narrativeId)
+    // The receipt answers the latest withdrawal or narrowing, whether or not this node
+    // ever held the content; one from before it (an earlier narrowing) does not count.
+    const since = receiptThreshold(a)
     const signed = (await this.#authority.inputs(narrativeId)).some(
-      (r) => r.record.type === 'erasure.receipt' && r.signer === this.memberId,
+      (r) =>
+        r.record.type === 'erasure.receipt' && r.signer === this.memberId && r.record.at >= since,
     )
     if (!signed) {
       await this.#docs.putRecord(
@@ -581,7 +592,7 @@ export class TapestryNode implements NodeApi {
           type: 'erasure.receipt',
           docId: narrativeId,
           member: this.memberId,
-          at: this.#now(),
+          at: Math.max(this.#now(), since),
         }),
       )
     }
@@ -702,4 +713,9 @@ export class TapestryNode implements NodeApi {
     }
     return echoes.sort((x, y) => x.createdAt - y.createdAt)
   }
+}
+
+/** Receipts count from the latest withdrawal or audience change of a narrative on. */
+function receiptThreshold(a: NarrativeAuthority): number {
+  return Math.max(a.withdrawnAt ?? 0, ...a.audienceHistory.map((s) => s.at))
 }

@@ -62,3 +62,20 @@ export async function makeTribe(
   }
   return { tribeId, swarmKey }
 }
+
+/**
+ * One honest catch-up round from `from` to `to` through the Replication boundary (no
+ * network): what `from` may send `to`, records before envelopes, as sync does.
+ */
+export async function pull(from: TapestryNode, to: TapestryNode, tribeId: string) {
+  const docs = await from.replication.visibleDocuments(tribeId, to.memberId)
+  const records = []
+  const envelopes = []
+  for (const d of docs) {
+    records.push(...(await from.replication.recordsFor(d.docId, to.memberId)))
+    envelopes.push(...(await from.replication.envelopesFor(d.docId, new Map(), to.memberId)))
+  }
+  const r = await to.replication.ingestRecords(records, from.memberId)
+  const e = await to.replication.ingestEnvelopes(envelopes, from.memberId)
+  return { docs, r, e }
+}
