@@ -61,6 +61,12 @@ export interface MeshOptions {
   banMs?: number
   /** Sync session tuning (digest interval, queue bounds). */
   sync?: SessionTuning
+  /**
+   * How often to dial known members of each tribe that are not connected (after a
+   * partition, a restart of theirs, or a join window that ended before the roster
+   * arrived). @default 10_000
+   */
+  redialIntervalMs?: number
   dialTimeout?: number
   handshakeTimeout?: number
 }
@@ -93,7 +99,7 @@ export interface MeshPeer {
 
 export interface MeshNetwork {
   networkId: string
-  kind: 'tribe'
+  kind: 'tribe' | 'link'
   tribeId: string
   name: string
   addrs: string[]
@@ -163,7 +169,39 @@ export class Mesh {
       await mesh.stop()
       throw err
     }
+    mesh.#scheduleRedial()
     return mesh
+  }
+
+  /** Keeps the mesh whole: dials known members not connected now, on every tribe host. */
+  #scheduleRedial(): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer)
+      if (this.#stopped) return
+      void this.#redialMembers()
+        .catch((err: unknown) => this.#log('redial failed: %s', (err as Error).message))
+        .finally(() => {
+          if (!this.#stopped) this.#scheduleRedial()
+        })
+    }, this.#o.redialIntervalMs ?? 10_000)
+    timer.unref?.()
+    this.#timers.add(timer)
+  }
+
+  async #redialMembers(): Promise<void> {
+    for (const [tribeId, n] of this.#networks) {
+      const libp2p = n.host.libp2p
+      for (const peer of await libp2p.peerStore.all()) {
+        if (peer.id.equals(libp2p.peerId) || libp2p.getConnections(peer.id).length > 0) continue
+        if (peer.addresses.length === 0) continue
+        if (!(await this.#o.replication.isMember(tribeId, peer.id.toString()).catch(() => false))) {
+          continue
+        }
+        await libp2p.dial(peer.id).catch(() => {
+          // Offline or unreachable now: the next round tries again.
+        })
+      }
+    }
   }
 
   get memberId(): string {
@@ -227,7 +265,7 @@ export class Mesh {
   networks(): MeshNetwork[] {
     return [...this.#networks.values()].map((n) => ({
       networkId: n.host.networkId,
-      kind: 'tribe' as const,
+      kind: n.net.kind ?? 'tribe',
       tribeId: n.net.tribeId,
       name: n.net.name,
       addrs: n.host.addrs(),
@@ -546,7 +584,7 @@ export class Mesh {
         : item.type === 'record'
           ? item.record.docId
           : item.docId
-    if (docId.startsWith('roster_')) {
+    if (docId.startsWith('roster_') || docId.startsWith('link_')) {
       if (this.#refreshTimer) clearTimeout(this.#refreshTimer)
       this.#refreshTimer = setTimeout(() => {
         this.#refreshTimer = undefined

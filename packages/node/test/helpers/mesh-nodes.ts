@@ -75,6 +75,7 @@ export class TestNet {
       name,
       joinWindowMs: 3_000,
       sync: { intervalMs: 1_000, progressIntervalMs: 50 },
+      redialIntervalMs: 1_000,
       ...this.defaults,
       ...opts,
     })
