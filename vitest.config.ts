@@ -28,7 +28,20 @@ export default defineConfig({
           globalSetup: ['test/helpers/build.ts'],
         },
       },
-      { extends: true, test: { name: 'desktop', root: 'packages/desktop', testTimeout: 60_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'desktop',
+          root: 'packages/desktop',
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+          // Builds the node (tsc -b) and the renderer (vite build) once: the browser tests
+          // drive the real `tapestry ui` serving the real bundle.
+          globalSetup: ['test/helpers/build.ts'],
+          // Each browser test file runs its own Chromium and nodes: two at a time on 2 cores.
+          maxWorkers: 2,
+        },
+      },
     ],
     include: ['test/**/*.test.ts'],
   },

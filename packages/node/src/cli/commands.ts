@@ -8,8 +8,10 @@ import { paths, resolveDataDir } from '../data-dir.js'
 import { TapestryError, UsageError } from '../errors.js'
 import { createIdentity } from '../identity/index.js'
 import { probeLock } from '../store/index.js'
+import { registerFederationCommands } from './federation-commands.js'
 import { registerInviteCommands } from './invite-commands.js'
 import { type Output, short, table } from './output.js'
+import { registerUiCommand } from './ui-command.js'
 
 interface Globals {
   data?: string
@@ -76,6 +78,8 @@ function narrativeRows(ns: NarrativeView[]): string {
 
 export function registerCommands(program: Command, out: Output): void {
   registerInviteCommands(program, out, withApi)
+  registerUiCommand(program, out)
+  registerFederationCommands(program, out, withApi)
   const globals = (cmd: Command) => cmd.optsWithGlobals() as Globals
   const run = (cmd: Command, fn: (api: NodeApi) => Promise<void>) => withApi(globals(cmd), fn)
 

@@ -2,6 +2,7 @@ import '../polyfill.js'
 import { removeControlInfo, writeControlInfo } from '../api/control-file.js'
 import { startControlServer } from '../api/control-server.js'
 import { TapestryNode } from '../core/tapestry-node.js'
+import { attachFederation, type FederationEvent } from '../federation/attach.js'
 import { attachJoin, type JoinEvent } from '../mesh/join.js'
 import { Mesh, type MeshEvent } from '../mesh/mesh.js'
 import { type Output, short } from './output.js'
@@ -52,6 +53,7 @@ export async function runNode({
   node.attachNetwork({
     listenAddrs: (tribeId) => mesh.host(tribeId)?.addrs() ?? [],
     peers: () => mesh.peers().map((p) => ({ ...p, name: '' })),
+    refresh: () => mesh.refresh(),
   })
   const server = await startControlServer({ api: node, subscribe: (l) => node.subscribe(l) })
   await writeControlInfo(dataDir, {
@@ -79,7 +81,9 @@ export async function runNode({
       [
         `Tapestry node running for ${node.memberId}`,
         `data directory: ${dataDir}`,
-        ...networks.map((n) => `tribe ${n.tribeId} listening on ${n.addrs.join(', ') || '(none)'}`),
+        ...networks.map(
+          (n) => `${n.kind} ${n.tribeId} listening on ${n.addrs.join(', ') || '(none)'}`,
+        ),
         networks.length === 0 ? 'no tribe yet: create one with `tapestry tribe create NAME`' : '',
         'Press Ctrl+C to stop.',
       ]
@@ -89,6 +93,9 @@ export async function runNode({
   mesh.on((e) => out.line(e, () => describe(e)))
   const detachJoin = await attachJoin(mesh, node.replication, (e) =>
     out.line(e, () => describeJoin(e)),
+  )
+  const detachFederation = await attachFederation(mesh, node.federationPeer, (e) =>
+    out.line(e, () => describeFederation(e)),
   )
 
   const stopped = new Promise<string>((resolve) => {
@@ -100,6 +107,7 @@ export async function runNode({
   await removeControlInfo(dataDir)
   node.attachNetwork(undefined)
   detachJoin()
+  detachFederation()
   await mesh.stop()
   await node.close()
   out.line({ event: 'stopped', signal }, () => 'Stopped.')
@@ -109,6 +117,12 @@ function describeJoin(e: JoinEvent): string {
   return e.event === 'join:admitted'
     ? `admitted to tribe ${short(e.tribeId)} by ${short(e.via)}: syncing`
     : `${short(e.via)} refused the admission to tribe ${short(e.tribeId)}: ${e.message}`
+}
+
+function describeFederation(e: FederationEvent): string {
+  return e.event === 'link:accepted'
+    ? `link ${short(e.linkId)} with ${short(e.peer)} is signed by both tribes: syncing`
+    : `${short(e.peer)} refused link ${short(e.linkId)}: ${e.message}`
 }
 
 function describe(e: MeshEvent): string {

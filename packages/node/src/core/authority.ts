@@ -1,11 +1,13 @@
 import {
   type Audience,
   type SignedRecord as AuthorityInput,
+  type ConsentContext,
   type Decision,
   type DocDescriptor,
   decodeRecordPayload,
   echoAuthority,
   foldRoster,
+  type LinkSnapshot,
   type MemberEntry,
   mayReceive,
   type NarrativeAuthority,
@@ -41,6 +43,14 @@ export interface AuthoritySources {
   /** Whether the store holds content (envelopes) of the document. */
   hasContent(docId: DocId): Promise<boolean>
   admissions: AdmissionFold
+  /**
+   * Federation links (federation/links.ts): the consent context with the links this
+   * node knows (and what it knows of their tribes), and a link document's snapshot.
+   */
+  federation?: {
+    context(rosters: ReadonlyMap<string, RosterView>): Promise<ConsentContext>
+    link(docId: DocId): Promise<LinkSnapshot | undefined>
+  }
 }
 
 /**
@@ -52,6 +62,7 @@ export interface AuthoritySources {
 export class AuthorityIndex {
   readonly #inputs = new Map<DocId, Promise<{ inputs: AuthorityInput[]; raw: StoredRecord[] }>>()
   #rosters: Promise<Map<string, RosterView>> | undefined
+  #context: Promise<ConsentContext> | undefined
 
   constructor(private readonly src: AuthoritySources) {}
 
@@ -59,6 +70,7 @@ export class AuthorityIndex {
   invalidate(docId: DocId): void {
     this.#inputs.delete(docId)
     if (docId.startsWith('roster_')) this.#rosters = undefined
+    if (docId.startsWith('roster_') || docId.startsWith('link_')) this.#context = undefined
   }
 
   async inputs(docId: DocId): Promise<AuthorityInput[]> {
@@ -85,6 +97,18 @@ export class AuthorityIndex {
     const p = this.#rosters
     p.catch(() => {
       if (this.#rosters === p) this.#rosters = undefined
+    })
+    return p
+  }
+
+  /** What every consent decision is made with: rosters and federation links. */
+  context(): Promise<ConsentContext> {
+    this.#context ??= this.rosters().then(
+      async (rosters) => (await this.src.federation?.context(rosters)) ?? { rosters },
+    )
+    const p = this.#context
+    p.catch(() => {
+      if (this.#context === p) this.#context = undefined
     })
     return p
   }
@@ -208,8 +232,10 @@ export class AuthorityIndex {
         const narrative = await this.narrative(echo.value.narrativeId)
         return narrative ? { kind: 'echo', echo: echo.value, narrative } : undefined
       }
-      case 'link':
-        return undefined
+      case 'link': {
+        const link = await this.src.federation?.link(docId)
+        return link ? { kind: 'link', link } : undefined
+      }
     }
   }
 
@@ -217,7 +243,7 @@ export class AuthorityIndex {
   async mayReceive(docId: DocId, member: string): Promise<Decision> {
     const d = await this.descriptor(docId)
     if (!d) return { allowed: false, reason: 'unknown-tribe' }
-    return mayReceive(member, d, { rosters: await this.rosters() })
+    return mayReceive(member, d, await this.context())
   }
 
   /**
@@ -225,12 +251,13 @@ export class AuthorityIndex {
    * the content, when it is owed a withdrawal's tombstone, or when it could have
    * received the content under an earlier audience: a narrowing must reach the members
    * who left the audience so they erase what they hold. Nobody else learns of it.
+   * (`ctx`: decide in another context, e.g. with an ended federation link.)
    */
-  async mayReceiveRecords(docId: DocId, peer: string): Promise<boolean> {
+  async mayReceiveRecords(docId: DocId, peer: string, ctx?: ConsentContext): Promise<boolean> {
     const d = await this.descriptor(docId)
     if (!d) return false
-    const rosters = await this.rosters()
-    const now = mayReceive(peer, d, { rosters })
+    const context = ctx ?? (await this.context())
+    const now = mayReceive(peer, d, context)
     if (now.allowed || now.tombstone) return true
     if (d.kind !== 'narrative') return false
     const a = d.authority
@@ -246,7 +273,7 @@ export class AuthorityIndex {
               audienceByAuthor: { ...a.audienceByAuthor, [st.member]: st.audience },
             },
           },
-          { rosters },
+          context,
         ).allowed,
     )
   }

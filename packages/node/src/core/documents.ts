@@ -1,6 +1,6 @@
 import type { WriteResult } from '@tapestry/crdt-schema'
 import * as Y from 'yjs'
-import { clientIdFor, EnvelopeCoalescer, recordId, writerKey } from '../envelope/index.js'
+import { clientIdFor, EnvelopeCoalescer, equalBytes, recordId, writerKey } from '../envelope/index.js'
 import type { DocId, Envelope, SignedRecord } from '../envelope/types.js'
 import { TapestryError } from '../errors.js'
 import type { Identity } from '../identity/index.js'
@@ -112,6 +112,13 @@ export class DocumentSet {
   async putRecord(rec: SignedRecord): Promise<void> {
     await this.store.putRecord(rec, recordId(rec))
     this.hooks.written(rec.docId)
+    const mine = equalBytes(rec.author, this.identity.publicKey)
+    this.hooks.event({
+      docId: rec.docId,
+      kind: docKind(rec.docId),
+      origin: mine ? 'local' : 'remote',
+      record: rec.kind,
+    })
     this.hooks.stored({ type: 'record', record: rec })
   }
 

@@ -60,6 +60,8 @@ export interface DocumentEvent {
   update?: Uint8Array
   /** Set when the document's content was erased (withdrawn or no longer visible). */
   erased?: boolean
+  /** Set when an authority record was stored (withdrawal, audience, co-author, receipt...). */
+  record?: string
 }
 
 /** One consent statement: a category default (in the profile) or a narrative's audience. */
@@ -94,6 +96,7 @@ export interface ReceiptsView {
   pending: string[]
 }
 
+import { FEDERATION_API_METHODS, type FederationApi } from '../federation/api-types.js'
 import { INVITE_API_METHODS, type InviteApi } from '../invite/api-types.js'
 
 /** A connected peer on one of the node's networks (empty when no node runs). */
@@ -106,7 +109,7 @@ export interface PeerView {
   tribeId: string
 }
 
-export interface NodeApi extends InviteApi {
+export interface NodeApi extends InviteApi, FederationApi {
   status(): Promise<StatusView>
   createTribe(name: string): Promise<{ tribeId: string; name: string }>
   tribes(): Promise<TribeSummary[]>
@@ -150,6 +153,7 @@ export const NODE_API_METHODS = [
   'remove',
   'tribeKey',
   ...INVITE_API_METHODS,
+  ...FEDERATION_API_METHODS,
 ] as const satisfies readonly (keyof NodeApi)[]
 
 export type NodeApiMethod = (typeof NODE_API_METHODS)[number]

@@ -78,8 +78,11 @@ export interface PendingJoin {
 }
 
 export interface TribeNetwork {
+  /** The network's id: a tribe id, or a federation link id (`link_…`). */
   tribeId: string
   name: string
+  /** A tribe's private mesh, or a federation link's network (federation/). @default 'tribe' */
+  kind?: 'tribe' | 'link'
   /** The key of the current swarm-key epoch and, for a while, previous ones. */
   keys: { current: Uint8Array; previous: Uint8Array[] }
 }

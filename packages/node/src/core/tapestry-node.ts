@@ -27,6 +27,8 @@ import { ensureDataDir, paths } from '../data-dir.js'
 import { signRecord } from '../envelope/index.js'
 import type { SignedRecord } from '../envelope/types.js'
 import { ForbiddenError, NotFoundError, TapestryError, UsageError } from '../errors.js'
+import { Federation, type FederationPeer } from '../federation/links.js'
+import { FederatedReplication } from '../federation/replication.js'
 import { type Identity, loadIdentity } from '../identity/index.js'
 import { encodeSwarmKey, generateSwarmKey } from '../net/swarm-key.js'
 import { type EnvelopeStore, LevelEnvelopeStore, StoreLockedError } from '../store/index.js'
@@ -64,6 +66,8 @@ export interface OpenOptions {
 export interface NetworkView {
   listenAddrs(tribeId: string): string[]
   peers(): PeerView[]
+  /** Starts hosts for networks the node gained (a federation link proposed here). */
+  refresh?(): Promise<void>
 }
 
 /**
@@ -79,9 +83,12 @@ export class TapestryNode implements NodeApi {
   readonly #authority: AuthorityIndex
   readonly #invitations: Invitations
   readonly #removals: Removals
+  readonly #federation: Federation
   #network: NetworkView | undefined
   /** The node's side of replication, for the mesh. */
   readonly replication: Replication
+  /** The node's side of the federation link handshake, for the mesh (federation/attach.ts). */
+  readonly federationPeer: FederationPeer
   #lastCreatedAt = 0
 
   private constructor(
@@ -108,7 +115,24 @@ export class TapestryNode implements NodeApi {
       listDocuments: () => store.listDocuments(),
       hasContent: async (id) => (await store.versionVector(id)).size > 0,
       admissions: admissionsFold,
+      federation: {
+        context: (rosters) => this.#federation.context(rosters),
+        link: (id) => this.#federation.link(id),
+      },
     })
+    this.#federation = new Federation({
+      dataDir,
+      identity,
+      authority: this.#authority,
+      listDocuments: () => store.listDocuments(),
+      now: () => this.#now(),
+      tribeFor: (id) => this.#tribeFor(id),
+      putRecord: (rec) => this.#docs.putRecord(rec),
+      enforceConsent: (id) => this.#enforceConsent(id),
+      listenAddrs: (id) => this.#network?.listenAddrs(id) ?? [],
+      refreshNetwork: async () => this.#network?.refresh?.(),
+    })
+    this.federationPeer = this.#federation
     this.#removals = new Removals({
       identity,
       rosters: () => this.#authority.rosters(),
@@ -128,7 +152,7 @@ export class TapestryNode implements NodeApi {
       putRecord: (rec) => this.#docs.putRecord(rec),
       listenAddrs: (id) => this.#network?.listenAddrs(id) ?? [],
     })
-    this.replication = new NodeReplication({
+    const tribes = new NodeReplication({
       invitations: this.#invitations,
       memberId: identity.memberId,
       store,
@@ -141,6 +165,10 @@ export class TapestryNode implements NodeApi {
         await this.#removals.applyEpochs(id)
       },
       listeners: this.#storedListeners,
+    })
+    this.replication = new FederatedReplication(tribes, this.#federation, {
+      authority: this.#authority,
+      store,
     })
   }
 
@@ -391,6 +419,10 @@ export class TapestryNode implements NodeApi {
   invites: NodeApi['invites'] = (q) => this.#invitations.invites(q)
   revokeInvite: NodeApi['revokeInvite'] = (id) => this.#invitations.revokeInvite(id)
   members: NodeApi['members'] = (q) => this.#invitations.members(q)
+  federatePropose: NodeApi['federatePropose'] = (i) => this.#federation.federatePropose(i)
+  federateAccept: NodeApi['federateAccept'] = (c, i) => this.#federation.federateAccept(c, i)
+  federation: NodeApi['federation'] = () => this.#federation.federation()
+  federateEnd: NodeApi['federateEnd'] = (id) => this.#federation.federateEnd(id)
 
   async remove(
     memberId: string,

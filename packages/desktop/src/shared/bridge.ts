@@ -1,0 +1,50 @@
+/**
+ * The renderer's one way to its node. Two implementations with one contract:
+ * - in a browser, `httpBridge` (renderer/http-bridge.ts) speaks to `tapestry ui` over
+ *   HTTP with the page's token;
+ * - in Electron, the preload exposes `window.tapestry` (preload/preload.cts), which the
+ *   main process serves over IPC from the same `tapestry ui` API.
+ *
+ * Contract:
+ * - `snapshot()` resolves to the current projection, or rejects with a `BridgeError`
+ *   (code `NODE_UNREACHABLE` while the node is away, `LINK_DOWN` when nothing answers).
+ * - `call(method, args)` runs one NodeApi method on the node; errors keep the node's
+ *   `code` and `hint`; a method the node lacks rejects with code `NOT_AVAILABLE`.
+ * - `subscribe(onEvent, onLink)` delivers every UiEvent in order and reports the link
+ *   (true once events flow, false when they stop; it reconnects by itself) until the
+ *   returned function is called.
+ */
+import type { UiEvent, UiSnapshot } from './wire.js'
+
+export interface TapestryBridge {
+  snapshot(): Promise<UiSnapshot>
+  call(method: string, args: unknown[]): Promise<unknown>
+  subscribe(onEvent: (e: UiEvent) => void, onLink: (up: boolean) => void): () => void
+}
+
+/** What a failed bridge call carries (plain data: it crosses Electron's context bridge). */
+export interface BridgeErrorData {
+  code: string
+  message: string
+  hint?: string | undefined
+}
+
+export class BridgeError extends Error {
+  override readonly name = 'BridgeError'
+  readonly code: string
+  readonly hint: string | undefined
+  constructor(data: BridgeErrorData) {
+    super(data.message)
+    this.code = data.code
+    this.hint = data.hint
+  }
+}
+
+/** Channel names between the Electron preload and main process. */
+export const IPC = {
+  snapshot: 'tapestry:snapshot',
+  call: 'tapestry:call',
+  subscribe: 'tapestry:subscribe',
+  event: 'tapestry:event',
+  link: 'tapestry:link',
+} as const
