@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { TapestryNode } from '../src/core/tapestry-node.js'
 import { makeMember, makeTribe, pull, type TestMember } from './helpers/tribe.js'
 
 describe('replication boundary', () => {

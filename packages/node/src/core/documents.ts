@@ -1,6 +1,12 @@
 import type { WriteResult } from '@tapestry/crdt-schema'
 import * as Y from 'yjs'
-import { clientIdFor, EnvelopeCoalescer, equalBytes, recordId, writerKey } from '../envelope/index.js'
+import {
+  clientIdFor,
+  EnvelopeCoalescer,
+  equalBytes,
+  recordId,
+  writerKey,
+} from '../envelope/index.js'
 import type { DocId, Envelope, SignedRecord } from '../envelope/types.js'
 import { TapestryError } from '../errors.js'
 import type { Identity } from '../identity/index.js'
