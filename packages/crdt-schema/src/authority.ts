@@ -15,10 +15,16 @@
  * schema; currently 1) and `type`. A newer `v` gives `FutureSchemaVersionError`,
  * an unknown `type` gives `UnknownKindError`: keep storing and forwarding those.
  *
- * Genesis records (`roster.genesis`, `narrative.genesis`, `echo.genesis`) carry
- * the `nonce` that, with their creator, derives the document id
+ * Genesis records (`roster.genesis`, `narrative.genesis`, `echo.genesis`,
+ * `link.genesis`) carry the `nonce` that, with their creator, derives the document id
  * (`boundDocId`); `profile.genesis` is bound by `profileDocId`. The
  * folds ignore a genesis whose id is not bound to its signer.
+ *
+ * Federation links are made of records only (no Yjs content): `link.genesis` (the
+ * proposing steward of tribe A: terms, the link key's hash, expiry), `link.accept`
+ * (a steward of either tribe accepting the pair A–B with those terms; one from each
+ * tribe makes the link) and `link.end` (a steward of either tribe ends it). See
+ * `link-authority.ts` for the fold.
  */
 import { decode, encode, rfc8949EncodeOptions } from 'cborg'
 import * as v from 'valibot'
@@ -33,6 +39,7 @@ import {
 } from './errors.js'
 import { isDocId } from './ids.js'
 import { MAX_AUTHORS, MAX_RECORD_BYTES } from './limits.js'
+import { CategorySchema } from './profile.js'
 import { err, ok, type Result } from './result.js'
 import {
   type DeepReadonly,
@@ -122,6 +129,51 @@ export const ErasureReceiptSchema = v.object({
   at: TimestampSchema,
 })
 
+/** A tribe as a link names it. */
+export const LinkTribeSchema = v.object({ id: TribeIdSchema, name: NameSchema })
+/** Categories that flow over a link (sorted, unique, at least one). */
+export const LinkTermsSchema = v.pipe(
+  v.array(CategorySchema),
+  v.minLength(1),
+  v.maxLength(3),
+  v.check((t) => new Set(t).size === t.length, 'duplicate terms'),
+)
+export const LinkGenesisSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('link.genesis'),
+  linkId: docIdSchema('link'),
+  /** The proposer's tribe (tribe A). */
+  tribe: LinkTribeSchema,
+  terms: LinkTermsSchema,
+  proposer: MemberIdSchema,
+  /** Hex SHA-256 of the link's swarm key (the key itself travels only in the offer). */
+  keyHash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  /** No acceptance is countersigned after this time. */
+  expiresAt: TimestampSchema,
+  nonce: NonceSchema,
+  createdAt: TimestampSchema,
+})
+export const LinkAcceptSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('link.accept'),
+  linkId: docIdSchema('link'),
+  tribeA: LinkTribeSchema,
+  tribeB: LinkTribeSchema,
+  terms: LinkTermsSchema,
+  /** The tribe the accepting steward speaks for: `tribeA.id` or `tribeB.id`. */
+  tribeId: TribeIdSchema,
+  steward: MemberIdSchema,
+  at: TimestampSchema,
+})
+export const LinkEndSchema = v.object({
+  v: v.literal(1),
+  type: v.literal('link.end'),
+  linkId: docIdSchema('link'),
+  tribeId: TribeIdSchema,
+  steward: MemberIdSchema,
+  at: TimestampSchema,
+})
+
 export const AuthorityRecordSchema = v.variant('type', [
   RosterGenesisSchema,
   ProfileGenesisSchema,
@@ -131,6 +183,9 @@ export const AuthorityRecordSchema = v.variant('type', [
   NarrativeWithdrawSchema,
   EchoGenesisSchema,
   ErasureReceiptSchema,
+  LinkGenesisSchema,
+  LinkAcceptSchema,
+  LinkEndSchema,
 ])
 
 /** Audience fields typed as the package's {@link Audience} (validation is `AudienceSchema`'s). */
@@ -148,6 +203,9 @@ export type NarrativeCoauthor = Out<typeof NarrativeCoauthorSchema>
 export type NarrativeWithdraw = Out<typeof NarrativeWithdrawSchema>
 export type EchoGenesis = Out<typeof EchoGenesisSchema>
 export type ErasureReceipt = Out<typeof ErasureReceiptSchema>
+export type LinkGenesis = Out<typeof LinkGenesisSchema>
+export type LinkAccept = Out<typeof LinkAcceptSchema>
+export type LinkEnd = Out<typeof LinkEndSchema>
 export type AuthorityRecord = Out<typeof AuthorityRecordSchema>
 export type AuthorityRecordType = AuthorityRecord['type']
 export const RECORD_TYPES: readonly AuthorityRecordType[] = [
@@ -159,6 +217,9 @@ export const RECORD_TYPES: readonly AuthorityRecordType[] = [
   'narrative.withdraw',
   'echo.genesis',
   'erasure.receipt',
+  'link.genesis',
+  'link.accept',
+  'link.end',
 ]
 
 /** Input to the folds: a decoded record and the member whose signature over it the node verified. */
@@ -190,6 +251,11 @@ export function requiredSigner(record: AuthorityRecord): string | undefined {
       return record.responder
     case 'erasure.receipt':
       return record.member
+    case 'link.genesis':
+      return record.proposer
+    case 'link.accept':
+    case 'link.end':
+      return record.steward
   }
 }
 
@@ -204,6 +270,10 @@ export function recordSubject(record: AuthorityRecord): string {
       return record.echoId
     case 'erasure.receipt':
       return record.docId
+    case 'link.genesis':
+    case 'link.accept':
+    case 'link.end':
+      return record.linkId
     default:
       return record.narrativeId
   }
@@ -217,6 +287,9 @@ export function normalizeRecord(record: AuthorityRecord): AuthorityRecord {
     out.audience = normalizeAudience(record.audience)
   }
   if (record.type === 'narrative.genesis') out.authors = [...new Set(record.authors)].sort()
+  if (record.type === 'link.genesis' || record.type === 'link.accept') {
+    out.terms = [...new Set(record.terms)].sort()
+  }
   return out as AuthorityRecord
 }
 
@@ -236,6 +309,15 @@ export function validateRecord(input: unknown): Result<AuthorityRecord, SchemaEr
   if (!r.ok) return r
   if (r.value.type === 'narrative.genesis' && !r.value.authors.includes(r.value.creator)) {
     return err(new SchemaValidationError('the creator must be one of the authors'))
+  }
+  if (r.value.type === 'link.accept') {
+    const { tribeA, tribeB, tribeId } = r.value
+    if (tribeA.id === tribeB.id) {
+      return err(new SchemaValidationError('a link joins two different tribes'))
+    }
+    if (tribeId !== tribeA.id && tribeId !== tribeB.id) {
+      return err(new SchemaValidationError('the accepting tribe is not part of the link'))
+    }
   }
   return ok(r.value)
 }

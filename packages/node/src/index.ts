@@ -26,6 +26,8 @@ export { type OpenOptions, TapestryNode } from './core/tapestry-node.js'
 export { paths, resolveDataDir } from './data-dir.js'
 export * from './envelope/index.js'
 export { ForbiddenError, NotFoundError, TapestryError, UsageError } from './errors.js'
+export * from './federation/api-types.js'
+export * from './federation/errors.js'
 export * from './identity/errors.js'
 export {
   createIdentity,

@@ -48,11 +48,19 @@ export class ControlClient implements NodeApi {
   peers: NodeApi['peers'] = () => this.call('peers')
   remove: NodeApi['remove'] = (id, q) => this.call('remove', id, q)
   tribeKey: NodeApi['tribeKey'] = (q) => this.call('tribeKey', q)
+  editSession: NodeApi['editSession'] = (id) => this.call('editSession', id)
+  editUpdate: NodeApi['editUpdate'] = (id, writer, update) =>
+    this.call('editUpdate', id, writer, update)
   invite: NodeApi['invite'] = (input) => this.call('invite', input)
   join: NodeApi['join'] = (code) => this.call('join', code)
   invites: NodeApi['invites'] = (q) => this.call('invites', q)
   revokeInvite: NodeApi['revokeInvite'] = (id) => this.call('revokeInvite', id)
   members: NodeApi['members'] = (q) => this.call('members', q)
+  federatePropose: NodeApi['federatePropose'] = (input) => this.call('federatePropose', input)
+  federateAccept: NodeApi['federateAccept'] = (code, input) =>
+    this.call('federateAccept', code, input)
+  federation: NodeApi['federation'] = () => this.call('federation')
+  federateEnd: NodeApi['federateEnd'] = (id) => this.call('federateEnd', id)
 
   /**
    * Live document events until `signal` aborts. Reads the Server-Sent Events stream

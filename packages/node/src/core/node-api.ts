@@ -109,6 +109,17 @@ export interface PeerView {
   tribeId: string
 }
 
+/** A renderer's editing session: it writes as its own writer of this member. */
+export interface EditSessionView {
+  docId: string
+  /** The session's writer id (16 hex characters). */
+  writerId: string
+  /** The Yjs client id the session's replica must use (derived from member + writer id). */
+  clientId: number
+  /** Base64 of Y.encodeStateAsUpdate of the node's replica. */
+  state: string
+}
+
 export interface NodeApi extends InviteApi, FederationApi {
   status(): Promise<StatusView>
   createTribe(name: string): Promise<{ tribeId: string; name: string }>
@@ -133,6 +144,10 @@ export interface NodeApi extends InviteApi, FederationApi {
   ): Promise<{ tribeId: string; memberId: string; epoch: number }>
   /** The tribe's swarm key in swarm.key format: a secret. */
   tribeKey(query: { tribeId?: string | undefined }): Promise<{ tribeId: string; swarmKey: string }>
+  /** Opens an editing session on a narrative (author) or echo (responder). */
+  editSession(docId: string): Promise<EditSessionView>
+  /** Signs and stores one Yjs update of an editing session's writer (base64). */
+  editUpdate(docId: string, writerId: string, update: string): Promise<{ seq: number }>
 }
 
 /** Method names the control API serves: every NodeApi method, nothing else. */
@@ -152,6 +167,8 @@ export const NODE_API_METHODS = [
   'peers',
   'remove',
   'tribeKey',
+  'editSession',
+  'editUpdate',
   ...INVITE_API_METHODS,
   ...FEDERATION_API_METHODS,
 ] as const satisfies readonly (keyof NodeApi)[]

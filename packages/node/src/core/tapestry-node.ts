@@ -34,6 +34,7 @@ import { encodeSwarmKey, generateSwarmKey } from '../net/swarm-key.js'
 import { type EnvelopeStore, LevelEnvelopeStore, StoreLockedError } from '../store/index.js'
 import { AuthorityIndex } from './authority.js'
 import { DocumentSet } from './documents.js'
+import { Editing } from './editing.js'
 import { admissionsFold, Invitations } from './invitations.js'
 import type {
   ConsentSetInput,
@@ -84,6 +85,7 @@ export class TapestryNode implements NodeApi {
   readonly #invitations: Invitations
   readonly #removals: Removals
   readonly #federation: Federation
+  readonly #editing: Editing
   #network: NetworkView | undefined
   /** The node's side of replication, for the mesh. */
   readonly replication: Replication
@@ -165,6 +167,14 @@ export class TapestryNode implements NodeApi {
         await this.#removals.applyEpochs(id)
       },
       listeners: this.#storedListeners,
+    })
+    this.#editing = new Editing({
+      identity,
+      mayWrite: (id, member) => this.#authority.mayWrite(id, member),
+      doc: (id) => this.#docs.doc(id),
+      versionVector: (id) => store.versionVector(id),
+      appendEnvelopes: (envs) => store.appendEnvelopes(envs),
+      applyRemote: (env) => this.#docs.applyRemote(env),
     })
     this.replication = new FederatedReplication(tribes, this.#federation, {
       authority: this.#authority,
@@ -414,6 +424,9 @@ export class TapestryNode implements NodeApi {
     return { narrativeId, status: 'withdrawn' }
   }
 
+  editSession: NodeApi['editSession'] = (id) => this.#editing.editSession(id)
+  editUpdate: NodeApi['editUpdate'] = (id, writer, update) =>
+    this.#editing.editUpdate(id, writer, update)
   invite: NodeApi['invite'] = (input) => this.#invitations.invite(input)
   join: NodeApi['join'] = (code) => this.#invitations.join(code)
   invites: NodeApi['invites'] = (q) => this.#invitations.invites(q)

@@ -24,9 +24,10 @@ export async function attachJoin(
   const asking = new Set<string>()
 
   const serve = async () => {
-    for (const { tribeId } of mesh.networks()) {
+    for (const { tribeId, kind } of mesh.networks()) {
       const host = mesh.host(tribeId)
-      if (!host || served.has(tribeId)) continue
+      // Joining a tribe is for its own network: a federation link's host never serves it.
+      if (!host || served.has(tribeId) || kind !== 'tribe') continue
       served.add(tribeId)
       await registerJoinHandler(host.libp2p, async (record, from) => {
         const reply = await replication.admit(record, from)

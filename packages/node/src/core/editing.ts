@@ -1,0 +1,111 @@
+import { parseDocId } from '@tapestry/crdt-schema'
+import * as Y from 'yjs'
+import {
+  checkUpdateClients,
+  clientIdFor,
+  type Envelope,
+  type Signer,
+  signEnvelope,
+  writerKey,
+} from '../envelope/index.js'
+import type { DocId } from '../envelope/types.js'
+import { ForbiddenError, UsageError } from '../errors.js'
+import type { EditSessionView } from './node-api.js'
+
+/** Bytes of a renderer's writer id (as an identity's). */
+const WRITER_ID_BYTES = 8
+
+export interface EditingDeps {
+  /** This member's signing identity; editing sessions sign as its other writers. */
+  identity: Signer & { memberId: string }
+  mayWrite(docId: DocId, memberId: string): Promise<boolean>
+  /** The node's replica of the document. */
+  doc(docId: DocId): Promise<Y.Doc>
+  versionVector(docId: DocId): Promise<ReadonlyMap<string, number>>
+  appendEnvelopes(envs: Envelope[]): Promise<void>
+  /** Applies a stored envelope like an accepted remote one (replica, events, forwarding). */
+  applyRemote(env: Envelope): Promise<void>
+}
+
+/**
+ * Editing sessions of a renderer: the renderer keeps its own Yjs replica of a document
+ * and writes as one more writer of this member (its own writer id, so its own derived
+ * Yjs client id). The node checks each update is only that writer's items, that the
+ * member may still write the document, signs it, stores it, and then treats it like an
+ * accepted envelope from a peer. The renderer never holds the key.
+ */
+export class Editing {
+  readonly #queues = new Map<DocId, Promise<unknown>>()
+
+  constructor(private readonly deps: EditingDeps) {}
+
+  async editSession(docId: string): Promise<EditSessionView> {
+    const id = this.#checkDoc(docId)
+    await this.#checkWrite(id)
+    const writerId = crypto.getRandomValues(new Uint8Array(WRITER_ID_BYTES))
+    const doc = await this.deps.doc(id)
+    return {
+      docId: id,
+      writerId: Buffer.from(writerId).toString('hex'),
+      clientId: clientIdFor(this.deps.identity.publicKey, writerId),
+      state: Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64'),
+    }
+  }
+
+  async editUpdate(
+    docId: string,
+    writerIdHex: string,
+    updateBase64: string,
+  ): Promise<{ seq: number }> {
+    const id = this.#checkDoc(docId)
+    if (typeof writerIdHex !== 'string' || !/^[0-9a-f]{16}$/.test(writerIdHex)) {
+      throw new UsageError('a writer id is 16 hex characters', 'start an edit session first')
+    }
+    if (typeof updateBase64 !== 'string' || updateBase64.length === 0) {
+      throw new UsageError('an edit needs a Yjs update (base64)')
+    }
+    const writerId = new Uint8Array(Buffer.from(writerIdHex, 'hex'))
+    const update = new Uint8Array(Buffer.from(updateBase64, 'base64'))
+    // Only items of this session's writer: never under the node's or anyone else's id.
+    checkUpdateClients(update, clientIdFor(this.deps.identity.publicKey, writerId), id)
+    return this.#serial(id, async () => {
+      await this.#checkWrite(id)
+      const me = this.deps.identity
+      const key = writerKey(me.publicKey, writerId)
+      const seq = ((await this.deps.versionVector(id)).get(key) ?? 0) + 1
+      const signer: Signer = { publicKey: me.publicKey, writerId, sign: (b) => me.sign(b) }
+      const env = await signEnvelope(signer, { docId: id, seq, update })
+      await this.deps.appendEnvelopes([env])
+      await this.deps.applyRemote(env)
+      return { seq }
+    })
+  }
+
+  #checkDoc(docId: unknown): DocId {
+    const parsed = parseDocId(docId)
+    if (!parsed.ok || (parsed.value.kind !== 'narrative' && parsed.value.kind !== 'echo')) {
+      throw new UsageError(`"${String(docId)}" is not a narrative or echo id`)
+    }
+    return docId as DocId
+  }
+
+  async #checkWrite(docId: DocId): Promise<void> {
+    if (!(await this.deps.mayWrite(docId, this.deps.identity.memberId))) {
+      throw new ForbiddenError(
+        'you may not edit this document',
+        'only its authors may edit a published narrative (and its responder an echo)',
+      )
+    }
+  }
+
+  #serial<T>(docId: DocId, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#queues.get(docId) ?? Promise.resolve()
+    const next = prev.then(fn, fn)
+    const tail = next.catch(() => {})
+    this.#queues.set(docId, tail)
+    void tail.then(() => {
+      if (this.#queues.get(docId) === tail) this.#queues.delete(docId)
+    })
+    return next
+  }
+}
