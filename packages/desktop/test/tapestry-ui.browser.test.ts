@@ -314,6 +314,66 @@ describe('the tapestry in a browser, two members side by side', () => {
     await adaPage.getByRole('link', { name: 'Tapestry' }).click()
   })
 
+  it('co-editing the same body from two pages converges, live, and the nodes agree', async () => {
+    const title = 'Written together'
+    const { narrativeId } = await tapestry<{ narrativeId: string }>(ada.dataDir, [
+      'narrate',
+      '--title',
+      title,
+      '--body',
+      'Start.',
+    ])
+    await tapestry(ada.dataDir, ['coauthor', narrativeId, bo.memberId])
+    const show = (dataDir: string) =>
+      tapestry<{ body: string; authors: string[] }>(dataDir, ['show', narrativeId])
+    await until(
+      async () => (await show(bo.dataDir).catch(() => undefined))?.authors.length === 2,
+      'Bo is a co-author on his node',
+      30_000,
+    )
+    const editors = []
+    for (const page of [adaPage, boPage]) {
+      await until(async () => (await node(page, title).count()) === 1, `${title} woven`, 30_000)
+      await node(page, title).locator('.dot').click()
+      const editor = page.getByRole('article').locator('.cm-content')
+      await until(
+        async () => (await editor.count()) === 1 && (await editor.textContent()) === 'Start.',
+        'the editor open on the body',
+        30_000,
+      )
+      editors.push(editor)
+    }
+    const [adaEditor, boEditor] = editors as [
+      ReturnType<Page['locator']>,
+      ReturnType<Page['locator']>,
+    ]
+    await adaEditor.click()
+    await adaPage.keyboard.press('Control+End')
+    await boEditor.click()
+    await boPage.keyboard.press('Control+Home')
+    // Both type at once.
+    await Promise.all([
+      adaPage.keyboard.type(' Ada was here.', { delay: 20 }),
+      boPage.keyboard.type('Bo wrote first. ', { delay: 20 }),
+    ])
+    const expected = 'Bo wrote first. Start. Ada was here.'
+    await until(
+      async () =>
+        (await adaEditor.textContent()) === expected && (await boEditor.textContent()) === expected,
+      'both pages converge',
+      30_000,
+    )
+    await until(
+      async () =>
+        (await show(ada.dataDir)).body === expected && (await show(bo.dataDir)).body === expected,
+      'both nodes hold the edited body',
+      30_000,
+    )
+    await screenshot(adaPage, '10-editor')
+    await adaPage.getByRole('button', { name: 'Close the narrative' }).click()
+    await boPage.getByRole('button', { name: 'Close the narrative' }).click()
+  })
+
   it('reloads offline from IndexedDB when the node stops, and when tapestry ui stops too', async () => {
     await until(
       async () => (await node(adaPage, 'Written in the browser').count()) === 1,
@@ -333,7 +393,7 @@ describe('the tapestry in a browser, two members side by side', () => {
       async () => (await node(adaPage, 'Written in the browser').count()) === 1,
       'the cached weave after a reload',
     )
-    expect(await adaPage.locator('.node').count()).toBe(7)
+    expect(await adaPage.locator('.node').count()).toBe(8)
     await expect.poll(() => adaPage.locator('.sync').textContent()).toMatch(/Offline/)
     await screenshot(adaPage, '06-offline')
 

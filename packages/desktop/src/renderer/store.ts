@@ -60,6 +60,7 @@ export class TapestryStore {
   #loading: Promise<void> | undefined
   #flushing = false
   #unsubscribe: (() => void) | undefined
+  readonly #docListeners = new Set<{ docId: string; fn: (update: string) => void }>()
 
   constructor(
     readonly bridge: TapestryBridge,
@@ -192,7 +193,17 @@ export class TapestryStore {
         this.#set({ generation: this.#state.generation + 1 })
         if (e.kind === 'roster') void this.reload()
         return
+      case 'update':
+        for (const l of this.#docListeners) if (l.docId === e.docId) l.fn(e.update)
+        return
     }
+  }
+
+  /** Yjs updates (base64) of one document as the node applies them, for open editors. */
+  onDocUpdate(docId: string, fn: (update: string) => void): () => void {
+    const l = { docId, fn }
+    this.#docListeners.add(l)
+    return () => this.#docListeners.delete(l)
   }
 
   has(method: string): boolean {

@@ -49,6 +49,8 @@ export type UiEvent =
   | { type: 'reset' }
   | { type: 'status'; online: boolean; peers: number | null }
   | { type: 'changed'; kind: string; docId: string }
+  /** A Yjs update applied to a narrative's or echo's document (base64), for open editors. */
+  | { type: 'update'; docId: string; origin: 'local' | 'remote'; update: string }
 
 /** A narrative as the node's `show` returns it. */
 export interface ShownNarrative {

@@ -48,7 +48,7 @@ export class ControlClient implements NodeApi {
   peers: NodeApi['peers'] = () => this.call('peers')
   remove: NodeApi['remove'] = (id, q) => this.call('remove', id, q)
   tribeKey: NodeApi['tribeKey'] = (q) => this.call('tribeKey', q)
-  editSession: NodeApi['editSession'] = (id) => this.call('editSession', id)
+  editSession: NodeApi['editSession'] = (id, writer) => this.call('editSession', id, writer)
   editUpdate: NodeApi['editUpdate'] = (id, writer, update) =>
     this.call('editUpdate', id, writer, update)
   invite: NodeApi['invite'] = (input) => this.call('invite', input)

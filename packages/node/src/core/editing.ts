@@ -39,10 +39,13 @@ export class Editing {
 
   constructor(private readonly deps: EditingDeps) {}
 
-  async editSession(docId: string): Promise<EditSessionView> {
+  async editSession(docId: string, writerIdHex?: string): Promise<EditSessionView> {
     const id = this.#checkDoc(docId)
     await this.#checkWrite(id)
-    const writerId = crypto.getRandomValues(new Uint8Array(WRITER_ID_BYTES))
+    const writerId =
+      writerIdHex === undefined || writerIdHex === null
+        ? crypto.getRandomValues(new Uint8Array(WRITER_ID_BYTES))
+        : this.#writerId(writerIdHex)
     const doc = await this.deps.doc(id)
     return {
       docId: id,
@@ -58,13 +61,10 @@ export class Editing {
     updateBase64: string,
   ): Promise<{ seq: number }> {
     const id = this.#checkDoc(docId)
-    if (typeof writerIdHex !== 'string' || !/^[0-9a-f]{16}$/.test(writerIdHex)) {
-      throw new UsageError('a writer id is 16 hex characters', 'start an edit session first')
-    }
+    const writerId = this.#writerId(writerIdHex)
     if (typeof updateBase64 !== 'string' || updateBase64.length === 0) {
       throw new UsageError('an edit needs a Yjs update (base64)')
     }
-    const writerId = new Uint8Array(Buffer.from(writerIdHex, 'hex'))
     const update = new Uint8Array(Buffer.from(updateBase64, 'base64'))
     // Only items of this session's writer: never under the node's or anyone else's id.
     checkUpdateClients(update, clientIdFor(this.deps.identity.publicKey, writerId), id)
@@ -79,6 +79,18 @@ export class Editing {
       await this.deps.applyRemote(env)
       return { seq }
     })
+  }
+
+  /** A session's writer id: 8 bytes, never the node's own writer (its coalescer writes there). */
+  #writerId(hex: unknown): Uint8Array {
+    if (typeof hex !== 'string' || !/^[0-9a-f]{16}$/.test(hex)) {
+      throw new UsageError('a writer id is 16 hex characters', 'start an edit session first')
+    }
+    const writerId = new Uint8Array(Buffer.from(hex, 'hex'))
+    if (Buffer.from(writerId).equals(Buffer.from(this.deps.identity.writerId))) {
+      throw new ForbiddenError("an editing session may not write as the node's own writer")
+    }
+    return writerId
   }
 
   #checkDoc(docId: unknown): DocId {

@@ -144,8 +144,11 @@ export interface NodeApi extends InviteApi, FederationApi {
   ): Promise<{ tribeId: string; memberId: string; epoch: number }>
   /** The tribe's swarm key in swarm.key format: a secret. */
   tribeKey(query: { tribeId?: string | undefined }): Promise<{ tribeId: string; swarmKey: string }>
-  /** Opens an editing session on a narrative (author) or echo (responder). */
-  editSession(docId: string): Promise<EditSessionView>
+  /**
+   * Opens an editing session on a narrative (author) or echo (responder): a new writer
+   * id, or the given one again (a reloaded page).
+   */
+  editSession(docId: string, writerId?: string | undefined): Promise<EditSessionView>
   /** Signs and stores one Yjs update of an editing session's writer (base64). */
   editUpdate(docId: string, writerId: string, update: string): Promise<{ seq: number }>
 }

@@ -424,7 +424,7 @@ export class TapestryNode implements NodeApi {
     return { narrativeId, status: 'withdrawn' }
   }
 
-  editSession: NodeApi['editSession'] = (id) => this.#editing.editSession(id)
+  editSession: NodeApi['editSession'] = (id, writer) => this.#editing.editSession(id, writer)
   editUpdate: NodeApi['editUpdate'] = (id, writer, update) =>
     this.#editing.editUpdate(id, writer, update)
   invite: NodeApi['invite'] = (input) => this.#invitations.invite(input)

@@ -62,6 +62,8 @@ export const UI_RPC_METHODS = [
   'revokeInvite',
   'join',
   'remove',
+  'editSession',
+  'editUpdate',
 ] as const
 
 const MAX_BODY = 1024 * 1024
@@ -170,6 +172,11 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
         void pollStatus()
       }
       return
+    }
+    const { docId, kind, origin, update } = e.event
+    if (update && (kind === 'narrative' || kind === 'echo')) {
+      // Open editors apply these to their replicas (their own come back too: harmless).
+      broadcast({ type: 'update', docId, origin, update: Buffer.from(update).toString('base64') })
     }
     const narrativeId = projection.narrativeOf(e.event)
     if (narrativeId) markDirty(narrativeId)

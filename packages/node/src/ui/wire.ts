@@ -57,3 +57,5 @@ export type UiEvent =
   | { type: 'status'; online: boolean; peers: number | null }
   /** A roster, profile or other document changed: views reading it refresh. */
   | { type: 'changed'; kind: string; docId: string }
+  /** A Yjs update applied to a narrative's or echo's document (base64), for open editors. */
+  | { type: 'update'; docId: string; origin: 'local' | 'remote'; update: string }

@@ -4,6 +4,7 @@ import type { ShownNarrative, WeaveItem } from '../../shared/wire.js'
 import type { PageCache } from '../cache.js'
 import { audienceLabel, moodColour, nameOf, when } from '../format.js'
 import type { TapestryStore } from '../store.js'
+import { BodyEditor } from './BodyEditor.js'
 import { ErrorNote } from './ErrorNote.js'
 
 interface Props {
@@ -45,6 +46,8 @@ export function Reader({ store, cache, item, names, memberId, online, onClose }:
   useEffect(() => heading.current?.focus(), [item.id])
 
   const mine = memberId !== null && item.authors.includes(memberId)
+  // Authors edit the body together, live; others read it.
+  const editable = mine && online && store.has('editSession')
   const c = moodColour(item.mood)
 
   const sendEcho = async (e: Event) => {
@@ -131,11 +134,19 @@ export function Reader({ store, cache, item, names, memberId, online, onClose }:
           Your node is away: this is the beginning of the text, as the page saw it.
         </p>
       )}
-      <div class="body">
-        {body.split(/\n{2,}/).map((p, i) => (
-          <p key={i}>{p}</p>
-        ))}
-      </div>
+      {editable ? (
+        <BodyEditor
+          store={store}
+          docId={item.id}
+          label={`Text of ${item.title || 'the narrative'}`}
+        />
+      ) : (
+        <div class="body">
+          {body.split(/\n{2,}/).map((p, i) => (
+            <p key={i}>{p}</p>
+          ))}
+        </div>
+      )}
       <section class="echoes" aria-labelledby="echoes-title">
         <h3 id="echoes-title">
           Echoes <span class="count">{shown ? echoes.length : item.echoes.length}</span>
