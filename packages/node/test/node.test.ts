@@ -151,8 +151,12 @@ describe('TapestryNode', () => {
 
     const { narrativeId } = await n.narrate({ title: 'Live', body: 'as it happens' })
     // Delivered by the time narrate resolved (the write is durable, then announced).
-    const written = events.filter((e) => e.docId === narrativeId)
+    const written = events.filter((e) => e.docId === narrativeId && e.update)
     expect(written).toHaveLength(1)
+    // Its signed genesis record is announced too (subscribers refresh authority from it).
+    expect(events.some((e) => e.docId === narrativeId && e.record === 'narrative.genesis')).toBe(
+      true,
+    )
     expect(written[0]).toMatchObject({ kind: 'narrative', origin: 'local' })
     const doc = new Y.Doc()
     Y.applyUpdate(doc, written[0]!.update!)
@@ -160,12 +164,9 @@ describe('TapestryNode', () => {
     expect(content.ok && content.value).toMatchObject({ title: 'Live', body: 'as it happens' })
 
     await n.withdraw(narrativeId)
-    expect(events.filter((e) => e.docId === narrativeId).at(-1)).toEqual({
-      docId: narrativeId,
-      kind: 'narrative',
-      origin: 'local',
-      erased: true,
-    })
+    expect(events.filter((e) => e.docId === narrativeId && e.erased)).toEqual([
+      { docId: narrativeId, kind: 'narrative', origin: 'local', erased: true },
+    ])
 
     unsubscribe()
     const count = events.length

@@ -66,7 +66,7 @@ export class DocumentSet {
        * Called right after any write to the store, before the other hooks, so what
        * was derived from the document (authority, membership) is forgotten first.
        */
-      written: (docId: DocId) => void
+      written: (docId: DocId, what: 'record' | 'content') => void
       /** Everything newly durable, for the sync layer to offer onward. */
       stored: (item: StoredItem) => void
     },
@@ -117,7 +117,7 @@ export class DocumentSet {
   /** Stores a signed authority record (audience change, withdrawal, ...) and offers it onward. */
   async putRecord(rec: SignedRecord): Promise<void> {
     await this.store.putRecord(rec, recordId(rec))
-    this.hooks.written(rec.docId)
+    this.hooks.written(rec.docId, 'record')
     const mine = equalBytes(rec.author, this.identity.publicKey)
     this.hooks.event({
       docId: rec.docId,
@@ -140,7 +140,7 @@ export class DocumentSet {
       applyStored(replica.doc, [env.update], this.#clientId)
       replica.sinceSnapshot++
     }
-    this.hooks.written(env.docId)
+    this.hooks.written(env.docId, 'content')
     this.hooks.event({ docId: env.docId, kind, origin: 'remote', update: env.update })
     this.hooks.stored({ type: 'envelope', envelope: env })
   }
@@ -158,7 +158,7 @@ export class DocumentSet {
       replica.doc.destroy()
     }
     await this.store.eraseContent(docId)
-    this.hooks.written(docId)
+    this.hooks.written(docId, 'content')
     this.hooks.event({ docId, kind: docKind(docId), origin: 'local', erased: true })
     this.hooks.stored({ type: 'erased', docId })
   }
@@ -221,7 +221,7 @@ export class DocumentSet {
     const replica: Replica = { docId, kind, doc, writer, sinceSnapshot: envelopes.length }
     writer.onEnvelope((env: Envelope) => {
       replica.sinceSnapshot++
-      this.hooks.written(docId)
+      this.hooks.written(docId, 'content')
       this.hooks.event({ docId, kind, origin: 'local', update: env.update })
       this.hooks.stored({ type: 'envelope', envelope: env })
     })

@@ -180,21 +180,66 @@ export class NodeReplication implements Replication {
         (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0) ||
         a.seq - b.seq,
     )
+    const batch = new IngestBatch()
     for (const env of sorted) {
+      // Rosters decide who may write everything else: store them before judging more.
+      if (batch.size > 0 && batch.docId !== env.docId && isRuleDoc(batch.docId)) {
+        await this.#flush(batch, result)
+      }
       let next: Envelope | undefined = env
       while (next) {
-        const applied = await this.#ingestOne(next, from, result)
-        // An applied envelope may fill a gap: continue with the one held after it.
-        next = applied
+        const accepted = await this.#ingestOne(next, from, result, batch)
+        // An accepted envelope may fill a gap: continue with the one held after it.
+        next = accepted
           ? this.#gaps.take(next.docId, writerKey(next.author, next.writerId), next.seq + 1)
           : undefined
       }
+      if (batch.full) await this.#flush(batch, result)
     }
+    await this.#flush(batch, result)
     return result
   }
 
+  /**
+   * Stores the accepted envelopes in one durable write, then applies them in order.
+   * A batch the store refuses as an equivocation (a concurrent writer stored another
+   * envelope under one of its sequences) is retried one envelope at a time.
+   */
+  async #flush(batch: IngestBatch, result: IngestResult): Promise<void> {
+    const envs = batch.take()
+    if (envs.length === 0) return
+    let stored = envs
+    try {
+      await this.d.store.appendEnvelopes(envs)
+    } catch (err) {
+      if (!(err instanceof EquivocationError)) throw err
+      stored = []
+      for (const env of envs) {
+        try {
+          await this.d.store.appendEnvelopes([env])
+          stored.push(env)
+        } catch (e) {
+          if (!(e instanceof EquivocationError)) throw e
+          result.equivocations++
+        }
+      }
+    }
+    for (const env of stored) {
+      await this.d.docs.applyRemote(env)
+      result.applied++
+    }
+    for (const docId of new Set(stored.map((e) => e.docId))) {
+      if (docId.startsWith('roster_')) await this.d.rosterChanged(docId)
+    }
+  }
+
   /** Returns true when the envelope was applied. */
-  async #ingestOne(env: Envelope, _from: string, result: IngestResult): Promise<boolean> {
+  async #ingestOne(
+    env: Envelope,
+    _from: string,
+    result: IngestResult,
+    batch: IngestBatch,
+  ): Promise<boolean> {
     const wk = writerKey(env.author, env.writerId)
     let author: string | undefined
     try {
@@ -210,8 +255,8 @@ export class NodeReplication implements Replication {
     ])
     const decision = acceptEnvelope(env, {
       mayWrite: () => mayWrite,
-      known: () => known,
-      highestSeq: () => vv.get(wk) ?? 0,
+      known: () => known ?? batch.get(env.docId, wk, env.seq),
+      highestSeq: () => Math.max(vv.get(wk) ?? 0, batch.highest(env.docId, wk)),
       cutoff: () => cutoff,
     })
     switch (decision.kind) {
@@ -250,16 +295,7 @@ export class NodeReplication implements Replication {
           })
           return false
         }
-        try {
-          await this.d.store.appendEnvelopes([env])
-        } catch (err) {
-          if (!(err instanceof EquivocationError)) throw err
-          result.equivocations++
-          return false
-        }
-        await this.d.docs.applyRemote(env)
-        if (env.docId.startsWith('roster_')) await this.d.rosterChanged(env.docId)
-        result.applied++
+        batch.add(env, wk)
         return true
     }
   }
@@ -283,6 +319,57 @@ export class NodeReplication implements Replication {
  */
 export function cutoffKey(docId: DocId, writer: string): string {
   return `${docId}/${writer}`
+}
+
+/** Rosters and links: documents whose content decides what else is accepted. */
+function isRuleDoc(docId: string | undefined): boolean {
+  return docId !== undefined && (docId.startsWith('roster_') || docId.startsWith('link_'))
+}
+
+/** Envelopes accepted in one ingest call and not yet stored, with their sequences. */
+class IngestBatch {
+  static readonly MAX_ENVELOPES = 512
+  static readonly MAX_BYTES = 8 * 1024 * 1024
+  #envs: Envelope[] = []
+  #bytes = 0
+  readonly #highest = new Map<string, number>()
+  readonly #bySeq = new Map<string, Envelope>()
+
+  get size(): number {
+    return this.#envs.length
+  }
+
+  get docId(): string | undefined {
+    return this.#envs.at(-1)?.docId
+  }
+
+  get full(): boolean {
+    return this.#envs.length >= IngestBatch.MAX_ENVELOPES || this.#bytes >= IngestBatch.MAX_BYTES
+  }
+
+  add(env: Envelope, wk: string): void {
+    this.#envs.push(env)
+    this.#bytes += env.update.byteLength
+    this.#highest.set(`${env.docId} ${wk}`, env.seq)
+    this.#bySeq.set(`${env.docId} ${wk} ${env.seq}`, env)
+  }
+
+  highest(docId: string, wk: string): number {
+    return this.#highest.get(`${docId} ${wk}`) ?? 0
+  }
+
+  get(docId: string, wk: string, seq: number): Envelope | undefined {
+    return this.#bySeq.get(`${docId} ${wk} ${seq}`)
+  }
+
+  take(): Envelope[] {
+    const envs = this.#envs
+    this.#envs = []
+    this.#bytes = 0
+    this.#highest.clear()
+    this.#bySeq.clear()
+    return envs
+  }
 }
 
 function rank(docId: string): number {

@@ -105,7 +105,12 @@ export class TapestryNode implements NodeApi {
       },
       // Records decide authority and a roster's content decides membership: forget
       // what was derived from a document as soon as it is written.
-      written: (docId) => this.#authority.invalidate(docId),
+      written: (docId, what) => {
+        // Authority comes from records, and from the content of rosters and links only.
+        if (what === 'record' || docId.startsWith('roster_') || docId.startsWith('link_')) {
+          this.#authority.invalidate(docId)
+        }
+      },
       stored: (item) => {
         for (const l of this.#storedListeners) l(item)
       },
