@@ -1,6 +1,7 @@
 /**
  * The bench's HTML report: the table, a bar chart of each row's ratio against its goal,
- * and line charts (cost against size) for the series workloads provide. Plain inline SVG,
+ * and line charts (cost against size: documents, nodes, patches) for the series workloads
+ * provide; sweeps with few sizes get marked, labelled points. Plain inline SVG,
  * no scripts and no external assets, so it opens from disk anywhere.
  */
 import type { BenchResult, Series } from './harness.js'
@@ -104,6 +105,15 @@ export function lineChart(s: Series): string {
     const color = PALETTE[i % PALETTE.length]!
     const d = l.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p[0])},${y(p[1])}`).join(' ')
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`)
+    // Few points (a sweep over sizes: documents, nodes): mark and label each one.
+    if (l.points.length <= 12) {
+      for (const [px, py] of l.points) {
+        parts.push(
+          `<circle cx="${x(px)}" cy="${y(py)}" r="3.5" fill="${color}"/>`,
+          `<text x="${x(px) + 5}" y="${y(py) - 6}" font-size="10" fill="${color}">${fmt(py)}</text>`,
+        )
+      }
+    }
     parts.push(
       `<rect x="${W - R + 10}" y="${T + i * 18}" width="12" height="3" fill="${color}"/>`,
       `<text x="${W - R + 28}" y="${T + i * 18 + 5}">${esc(l.label)}</text>`,
