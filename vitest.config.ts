@@ -38,8 +38,11 @@ export default defineConfig({
           // Builds the node (tsc -b) and the renderer (vite build) once: the browser tests
           // drive the real `tapestry ui` serving the real bundle.
           globalSetup: ['test/helpers/build.ts'],
-          // Each browser test file runs its own Chromium and nodes: two at a time on 2 cores.
+          // Each browser test file runs its own Chromium and nodes: two at a time on 2 cores,
+          // in a group of their own after the other packages' tests (vitest needs a
+          // separate group for a project with its own maxWorkers).
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

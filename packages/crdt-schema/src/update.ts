@@ -24,14 +24,42 @@ export function inspectUpdate(
   if (bytes.length > MAX_UPDATE_BYTES) {
     return err(new OversizedError('update', MAX_UPDATE_BYTES, bytes.length))
   }
+  let decoded: ReturnType<typeof Y.decodeUpdate>
   try {
-    const { structs } = Y.decodeUpdate(bytes)
-    const clients = new Set<number>()
-    for (const s of structs) clients.add(s.id.client)
-    return ok(Object.freeze({ clients: Object.freeze([...clients].sort((a, b) => a - b)) }))
+    decoded = Y.decodeUpdate(bytes)
   } catch (cause) {
     return err(new InvalidUpdateError('update does not decode', cause))
   }
+  const unsound = unsoundPart(decoded)
+  if (unsound !== undefined) return err(new InvalidUpdateError(`update ${unsound}`))
+  const clients = new Set<number>()
+  for (const s of decoded.structs) clients.add(s.id.client)
+  return ok(Object.freeze({ clients: Object.freeze([...clients].sort((a, b) => a - b)) }))
+}
+
+/**
+ * What, in a decoded update, Yjs would throw on while applying it, after it has already
+ * integrated the structs before it (the document would change and the update still be
+ * refused). Both were found by fuzzing with validly signed, mutated updates:
+ *
+ * - a deletion of length 0;
+ * - an item whose origin, right origin or parent is an item of its own client at its own
+ *   clock or later: Yjs takes references within one client to be integrated already.
+ */
+function unsoundPart({ structs, ds }: ReturnType<typeof Y.decodeUpdate>): string | undefined {
+  for (const ranges of ds.clients.values()) {
+    for (const r of ranges) if (!(r.len > 0)) return 'deletes a range of length 0'
+  }
+  for (const s of structs) {
+    if (!(s instanceof Y.Item)) continue
+    const parent = s.parent instanceof Y.ID ? s.parent : null
+    for (const ref of [s.origin, s.rightOrigin, parent]) {
+      if (ref !== null && ref.client === s.id.client && ref.clock >= s.id.clock) {
+        return `has an item (${s.id.client}:${s.id.clock}) that refers to itself or a later item of its writer`
+      }
+    }
+  }
+  return undefined
 }
 
 /** Applies a peer's update to `doc`. Never throws; bytes that do not decode leave the document untouched. */

@@ -1,24 +1,8 @@
 import '../src/polyfill.js'
 import { afterEach, describe, expect, it } from 'vitest'
+import { MESH_WEIGHTS, nextAction, rng } from '../src/chaos/schedule.js'
 import { TapestryNode } from '../src/core/tapestry-node.js'
 import { converged, makeTribe, TestNet, titles, waitFor } from './helpers/mesh-nodes.js'
-
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
-function rng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
-  }
-}
 
 let net: TestNet
 afterEach(async () => {
@@ -60,45 +44,45 @@ describe('mesh: a seeded random schedule over 5 nodes', () => {
 
     try {
       for (let step = 0; step < STEPS; step++) {
-        const roll = r.next()
-        if (roll < 0.35) {
-          const who = r.pick(running())
-          await write(net.node(who), who, step)
-        } else if (roll < 0.45 && stopped().length > 0) {
-          // a write made offline, on a stopped node's store
-          const who = r.pick(stopped())
-          const t = net.get(who)
-          const node = await TapestryNode.open({ dataDir: t.dir })
-          try {
-            await write(node, `${who}(offline)`, step)
-          } finally {
-            await node.close()
+        const action = nextAction(r, { running: running(), stopped: stopped() }, MESH_WEIGHTS)
+        switch (action?.kind) {
+          case 'write': {
+            await write(net.node(action.who), action.who, step)
+            break
           }
-        } else if (roll < 0.55 && running().length > 2) {
-          const who = r.pick(running())
-          log.push(`${step} stop ${who}`)
-          await net.stop(who)
-        } else if (roll < 0.65 && stopped().length > 0) {
-          const who = r.pick(stopped())
-          log.push(`${step} start ${who}`)
-          await net.start(who) // redials its known peers
-        } else if (roll < 0.72) {
-          const who = r.pick(running())
-          log.push(`${step} restart ${who}`)
-          await net.stop(who)
-          await net.start(who)
-        } else if (roll < 0.86) {
-          const [a, b] = [r.pick(running()), r.pick(running())]
-          if (a !== b) {
-            log.push(`${step} cut ${a}-${b}`)
-            await net.cut(a, b, tribeId)
+          case 'offline-write': {
+            // a write made offline, on a stopped node's store
+            const node = await TapestryNode.open({ dataDir: net.get(action.who).dir })
+            try {
+              await write(node, `${action.who}(offline)`, step)
+            } finally {
+              await node.close()
+            }
+            break
           }
-        } else {
-          const [a, b] = [r.pick(running()), r.pick(running())]
-          if (a !== b) {
-            log.push(`${step} heal ${a}-${b}`)
-            await net.connect(a, b, tribeId).catch(() => {})
-          }
+          case 'stop':
+            log.push(`${step} stop ${action.who}`)
+            await net.stop(action.who)
+            break
+          case 'start':
+            log.push(`${step} start ${action.who}`)
+            await net.start(action.who) // redials its known peers
+            break
+          case 'restart':
+            log.push(`${step} restart ${action.who}`)
+            await net.stop(action.who)
+            await net.start(action.who)
+            break
+          case 'cut':
+            log.push(`${step} cut ${action.a}-${action.b}`)
+            await net.cut(action.a, action.b, tribeId)
+            break
+          case 'connect':
+            log.push(`${step} heal ${action.a}-${action.b}`)
+            await net.connect(action.a, action.b, tribeId).catch(() => {})
+            break
+          default:
+            break
         }
       }
       // Everyone back, connected in a ring: all that is reachable converges.

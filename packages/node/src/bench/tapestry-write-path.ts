@@ -1,9 +1,10 @@
 /**
  * Tapestry's half of `trace-write-path`: the trace typed into a narrative body one Yjs
  * transaction per patch, as an editor makes them, through the real write path:
- * `EnvelopeCoalescer` (merges local updates while the previous envelope is being signed
- * and stored; no timer) → `signEnvelope` (Ed25519 via the member's `Identity`) →
- * `LevelEnvelopeStore.appendEnvelopes` (one LevelDB batch with `sync: true` per round).
+ * `EnvelopeCoalescer` (gathers the local transactions made while the previous envelope is
+ * being signed and stored into one update, encoded from the document; no timer) →
+ * `signEnvelope` (Ed25519 via the member's `Identity`) → `LevelEnvelopeStore.appendEnvelopes`
+ * (one LevelDB batch with `sync: true` per round).
  * Then the store is closed, measured on disk, and reloaded from envelopes alone (a node
  * that never wrote a snapshot), then again after `putSnapshot` (the fast start-up path).
  *

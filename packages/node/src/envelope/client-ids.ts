@@ -9,7 +9,7 @@
  * (Yjs client ids are uint32.) The writer's Y.Doc must use it: `doc.clientID = clientIdFor(...)`.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
-import * as Y from 'yjs'
+import { inspectUpdate } from '@tapestry/crdt-schema'
 import { ForeignClientError, MalformedEnvelopeError } from './errors.js'
 
 const CLIENT_ID_DOMAIN = new TextEncoder().encode('tapestry/client-id/v1')
@@ -28,21 +28,15 @@ export function clientIdFor(author: Uint8Array, writerId: Uint8Array): number {
 
 /**
  * Decodes a Yjs v1 update and checks that every struct in it (items, GCs, skips) is
- * under client `allowed`. Deletions of other clients' items (the delete set) are
- * allowed: co-authors delete each other's text. Throws ForeignClientError, or
- * MalformedEnvelopeError if the bytes are not a Yjs update; nothing else.
+ * under client `allowed`, and that Yjs can apply it (`inspectUpdate`). Deletions of
+ * other clients' items (the delete set) are allowed: co-authors delete each other's
+ * text. Throws ForeignClientError, or MalformedEnvelopeError if the bytes are not a
+ * Yjs update Yjs can apply; nothing else.
  */
 export function checkUpdateClients(update: Uint8Array, allowed: number, docId?: string): void {
-  let structs: ReturnType<typeof Y.decodeUpdate>['structs']
-  try {
-    structs = Y.decodeUpdate(update).structs
-  } catch (err) {
-    throw new MalformedEnvelopeError(
-      `not a Yjs update: ${err instanceof Error ? err.message : String(err)}`,
-      docId,
-    )
-  }
-  for (const s of structs) {
-    if (s.id.client !== allowed) throw new ForeignClientError(docId, allowed, s.id.client)
+  const info = inspectUpdate(update)
+  if (!info.ok) throw new MalformedEnvelopeError(info.error.message, docId)
+  for (const client of info.value.clients) {
+    if (client !== allowed) throw new ForeignClientError(docId, allowed, client)
   }
 }

@@ -11,7 +11,7 @@
  *
  *   0x87                       array(7)
  *   ├─ uint        version     = ENVELOPE_VERSION (1)
- *   ├─ text        docId       1..MAX_DOC_ID_BYTES printable ASCII
+ *   ├─ text        docId       1..MAX_DOC_ID_BYTES printable ASCII, no "!"
  *   ├─ bytes(32)   author      raw Ed25519 public key
  *   ├─ bytes(8)    writerId    per data directory
  *   ├─ uint        seq         1..2^53-1, per (author, writerId, docId)
@@ -71,7 +71,8 @@ const DECODE_OPTIONS = {
 const enc = new TextEncoder()
 const ENVELOPE_PREFIX = enc.encode(ENVELOPE_DOMAIN)
 const RECORD_PREFIX = enc.encode(RECORD_DOMAIN)
-const DOC_ID_RE = /^[\x21-\x7e]+$/
+// Printable ASCII without "!" (the store's key separator): what the store can key.
+const DOC_ID_RE = /^[\x22-\x7e]+$/
 const KIND_RE = /^[a-z0-9._/-]+$/
 
 function fail(detail: string, docId?: DocId): never {
@@ -101,7 +102,7 @@ function checkDocId(v: unknown): asserts v is DocId {
     v.length > MAX_DOC_ID_BYTES ||
     !DOC_ID_RE.test(v)
   ) {
-    fail(`docId must be 1..${MAX_DOC_ID_BYTES} printable ASCII characters`)
+    fail(`docId must be 1..${MAX_DOC_ID_BYTES} printable ASCII characters other than "!"`)
   }
 }
 

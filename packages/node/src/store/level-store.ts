@@ -114,6 +114,16 @@ export class LevelEnvelopeStore implements EnvelopeStore {
    * contiguously; dropped when a document has gaps (a later append may fill one).
    */
   readonly #vvCache = new Map<DocId, Map<WriterKey, number>>()
+  /**
+   * Per `${docId}!${writerKey}`: a bound at or above the highest sequence stored for that
+   * writer (past gaps too), read once from disk (the writer's last key) and raised by every
+   * append. No envelope is stored above it, so the equivocation check reads nothing for an
+   * envelope above it: a writer appending its own fresh sequences (the local write path)
+   * costs no read. Only this process writes the store (LevelDB's lock) and appends are
+   * serialised, so the bound never falls below what is on disk; it is dropped when a write
+   * fails (its outcome is unknown) and when content is erased.
+   */
+  readonly #highest = new Map<string, number>()
   /** Bumped by every change to a document's envelopes: a vector computed meanwhile is stale. */
   readonly #generation = new Map<DocId, number>()
   /** Serialises writes (appends check then write). Erasure holds it too. */
@@ -179,6 +189,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
       this.#reads.exclusive(async () => {
         this.#db = undefined
         this.#vvCache.clear()
+        this.#highest.clear()
         await db.close()
       }),
     )
@@ -287,7 +298,23 @@ export class LevelEnvelopeStore implements EnvelopeStore {
       return { env, wk, key: envKey(env.docId, wk, env.seq), value: sealValue(encodeEnvelope(env)) }
     })
     await this.#write('appendEnvelopes', async (db) => {
-      const stored = await db.getMany(items.map((i) => i.key))
+      // Only envelopes at or below their writer's stored highest can collide: read those.
+      const bounds = new Map<string, number>()
+      for (const item of items) {
+        const id = `${item.env.docId}!${item.wk}`
+        if (!bounds.has(id)) bounds.set(id, await this.#highestStored(db, item.env.docId, item.wk))
+      }
+      const toRead: number[] = []
+      items.forEach((item, i) => {
+        if (item.env.seq <= bounds.get(`${item.env.docId}!${item.wk}`)!) toRead.push(i)
+      })
+      const stored: (Uint8Array | undefined)[] = new Array(items.length)
+      if (toRead.length > 0) {
+        const read = await db.getMany(toRead.map((i) => items[i]!.key))
+        toRead.forEach((i, j) => {
+          stored[i] = read[j]
+        })
+      }
       const pending = new Map<string, (typeof items)[number]>()
       const ops: BatchOp[] = []
       const docs = new Set<DocId>()
@@ -307,10 +334,34 @@ export class LevelEnvelopeStore implements EnvelopeStore {
       })
       if (ops.length === 0) return
       const index = this.#indexOps(docs)
-      await db.batch([...index, ...ops], { sync: true })
+      try {
+        await db.batch([...index, ...ops], { sync: true })
+      } catch (err) {
+        for (const id of bounds.keys()) this.#highest.delete(id)
+        throw err
+      }
+      for (const { env, wk } of pending.values()) {
+        const id = `${env.docId}!${wk}`
+        if (env.seq > this.#highest.get(id)!) this.#highest.set(id, env.seq)
+      }
       for (const id of docs) this.#docs.add(id)
       this.#extendVersionVectors([...pending.values()])
     })
+  }
+
+  /** The bound of `#highest` for this writer, reading the writer's last key the first time. */
+  async #highestStored(db: Db, docId: DocId, wk: WriterKey): Promise<number> {
+    const id = `${docId}!${wk}`
+    let bound = this.#highest.get(id)
+    if (bound === undefined) {
+      const prefix = `${envPrefix(docId)}${wk}!`
+      const [last] = await db.keys({ ...range(prefix), reverse: true, limit: 1 }).all()
+      const seq = last === undefined ? 0 : Number.parseInt(last.slice(prefix.length), 16)
+      // A key that does not parse bounds nothing: every envelope of this writer is read.
+      bound = Number.isSafeInteger(seq) ? seq : Number.POSITIVE_INFINITY
+      this.#highest.set(id, bound)
+    }
+    return bound
   }
 
   #extendVersionVectors(added: { env: Envelope; wk: WriterKey }[]): void {
@@ -533,6 +584,7 @@ export class LevelEnvelopeStore implements EnvelopeStore {
     if (!hasRecords) ops.push({ type: 'del', key: docKey(docId) })
     await db.batch(ops, { sync: true })
     this.#vvCache.delete(docId)
+    for (const id of this.#highest.keys()) if (id.startsWith(`${docId}!`)) this.#highest.delete(id)
     this.#generation.set(docId, (this.#generation.get(docId) ?? 0) + 1)
     if (!hasRecords) this.#docs.delete(docId)
     // 2. Flush the deletions and compact every level down onto the deepest one holding
