@@ -83,8 +83,19 @@ export class NodeReplication implements Replication {
     const out: VisibleDocument[] = []
     for (const { id } of await this.d.store.listDocuments()) {
       if ((await this.d.authority.tribeOf(id)) !== tribeId) continue
-      const content = (await this.d.authority.mayReceive(id, peer)).allowed
-      if (!content && !(await this.d.authority.mayReceiveRecords(id, peer))) continue
+      // What both sides may hold. A node that may not hold a document itself (it erased
+      // it, and keeps records it may no longer receive) offers nothing of it: two nodes
+      // that agree on authority then describe the same set to each other, and in-sync
+      // checks stay in sync.
+      const a = this.d.authority
+      const content =
+        (await a.mayReceive(id, peer)).allowed && (await a.mayReceive(id, this.memberId)).allowed
+      if (
+        !content &&
+        !((await a.mayReceiveRecords(id, peer)) && (await a.mayReceiveRecords(id, this.memberId)))
+      ) {
+        continue
+      }
       out.push({
         docId: id,
         vv: content ? await this.d.store.versionVector(id) : new Map(),

@@ -20,9 +20,10 @@ export interface Replication {
   isMember(tribeId: string, memberId: string): Promise<boolean>
 
   /**
-   * The documents of `tribeId` that `peer` may receive, each with its version vector
-   * and record ids, rosters first (roster and consent sync before content). `content`
-   * is false when only the records may go (a withdrawn narrative's tombstone).
+   * The documents of `tribeId` that both `peer` and this member may hold, each with its
+   * version vector and record ids, rosters first (roster and consent sync before
+   * content). `content` is false when only the records may go (a withdrawn narrative's
+   * tombstone, a narrowing for a member who left the audience).
    */
   visibleDocuments(tribeId: string, peer: string): Promise<VisibleDocument[]>
 
