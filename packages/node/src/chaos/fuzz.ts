@@ -39,9 +39,9 @@ import {
   tryDecodeRecord,
 } from '../envelope/codec.js'
 import { MalformedEnvelopeError } from '../envelope/errors.js'
-import { NotFoundError } from '../errors.js'
 import { signEnvelope } from '../envelope/sign.js'
 import type { Envelope, SignedRecord } from '../envelope/types.js'
+import { NotFoundError } from '../errors.js'
 import { createIdentity, Identity } from '../identity/identity.js'
 import { InviteError } from '../invite/errors.js'
 import { parseInviteCode } from '../invite/invitation.js'
