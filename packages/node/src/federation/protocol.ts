@@ -17,7 +17,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { encodeRecord, tryDecodeRecord } from '../envelope/codec.js'
 import type { SignedRecord } from '../envelope/types.js'
 import { decodeCanonical, encodeCanonical, hasExactKeys, isPlainObject } from '../invite/cbor.js'
-import { type FramedStream, framed, openFramedStream } from '../net/frames.js'
+import { type FramedStream, firstFrame, framed, openFramedStream } from '../net/frames.js'
 import { LinkProtocolError } from './errors.js'
 
 export const FEDERATE_PROTOCOL = '/tapestry/federate/1.0.0'
@@ -135,23 +135,5 @@ export async function requestCountersign(
     if (err instanceof LinkProtocolError) throw err
     const why = signal.aborted ? 'no answer in time' : (err as Error).message
     throw new LinkProtocolError(`the link handshake with ${peer} failed: ${why}`)
-  }
-}
-
-async function firstFrame(s: FramedStream, signal: AbortSignal): Promise<Uint8Array | undefined> {
-  const next = s.frames[Symbol.asyncIterator]().next()
-  next.catch(() => {})
-  let onAbort = () => {}
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason ?? new Error('aborted'))
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-  })
-  aborted.catch(() => {})
-  try {
-    const r = await Promise.race([next, aborted])
-    return r.done ? undefined : r.value
-  } finally {
-    signal.removeEventListener('abort', onAbort)
   }
 }

@@ -27,7 +27,7 @@
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
 import { encodeRecord, tryDecodeRecord } from '../envelope/codec.js'
 import type { SignedRecord } from '../envelope/types.js'
-import { type FramedStream, handleFramed, openFramedStream } from '../net/frames.js'
+import { type FramedStream, firstFrame, handleFramed, openFramedStream } from '../net/frames.js'
 import { ADMISSION_KIND, ADMISSION_REASONS, decodeAdmission } from './admission.js'
 import { decodeCanonical, encodeCanonical, hasExactKeys, isPlainObject } from './cbor.js'
 import { JoinProtocolError } from './errors.js'
@@ -235,24 +235,5 @@ export async function requestJoin(
     if (err instanceof JoinProtocolError) throw err
     const why = timeout.aborted ? 'no answer in time' : (err as Error).message
     throw new JoinProtocolError(`could not join through ${peer}: ${why}`, { cause: err })
-  }
-}
-
-/** The first frame of `s` (undefined if the remote closed first); rejects on abort. */
-async function firstFrame(s: FramedStream, signal: AbortSignal): Promise<Uint8Array | undefined> {
-  const next = s.frames[Symbol.asyncIterator]().next()
-  next.catch(() => {})
-  let onAbort = () => {}
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason ?? new Error('aborted'))
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-  })
-  aborted.catch(() => {})
-  try {
-    const r = await Promise.race([next, aborted])
-    return r.done ? undefined : r.value
-  } finally {
-    signal.removeEventListener('abort', onAbort)
   }
 }

@@ -213,3 +213,25 @@ async function* pausingSource(stream: Stream, highWaterMark: number): AsyncGener
     stream.removeEventListener('close', onClose)
   }
 }
+
+/** The first frame of `s` (undefined if the remote closed first); rejects on abort. */
+export async function firstFrame(
+  s: FramedStream,
+  signal: AbortSignal,
+): Promise<Uint8Array | undefined> {
+  const next = s.frames[Symbol.asyncIterator]().next()
+  next.catch(() => {})
+  let onAbort = () => {}
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason ?? new Error('aborted'))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
+  aborted.catch(() => {})
+  try {
+    const r = await Promise.race([next, aborted])
+    return r.done ? undefined : r.value
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}

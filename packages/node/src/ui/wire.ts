@@ -1,14 +1,27 @@
 /**
  * What `tapestry ui` serves to the renderer: a compact projection of the tapestry (one
  * small item per visible narrative, never its Yjs document) and the events that keep it
- * current. The renderer (packages/desktop/src/renderer/wire.ts) holds a copy of these
- * types; the desktop tests drive both ends, so a drift fails there.
+ * current. The renderer imports these types (`@tapestry/node/ui-wire`, types only: no
+ * node code reaches its bundle), with the views the node's methods return over /api/rpc.
  *
  *   GET  /api/snapshot?token=T   -> UiSnapshot            | 503 {error} when the node is unreachable
  *   GET  /api/events?token=T     -> text/event-stream, one `data: <UiEvent JSON>` per change
  *   POST /api/rpc/<method>       -> JSON result            (Authorization: Bearer T; body: JSON array)
  */
-import type { TribeSummary } from '../core/node-api.js'
+import type { EchoView, NarrativeView, TribeSummary } from '../core/node-api.js'
+
+export type {
+  ConsentView,
+  EchoView,
+  NarrativeView,
+  PeerView,
+  ReceiptsView,
+  TribeSummary,
+} from '../core/node-api.js'
+export type { InviteResult, MemberView } from '../invite/api-types.js'
+
+/** A narrative as the node's `show` returns it. */
+export type ShownNarrative = NarrativeView & { echoes: EchoView[] }
 
 /** One echo under a narrative: enough to draw its knot. */
 export interface WeaveEcho {
