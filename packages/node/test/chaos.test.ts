@@ -8,7 +8,8 @@ import { runSchedule } from '../src/chaos/run.js'
  * partitions, restarts and forgeries, then healed and checked against invariants 2–6.
  * Replay a failing schedule with `npm run chaos -- --seed <seed>` (or TAPESTRY_SEED).
  */
-const FIRST = Number(process.env.TAPESTRY_SEED ?? Math.floor(Math.random() * 2 ** 31))
+// Fixed seeds, so a test run is repeatable; `npm run chaos` explores new ones.
+const FIRST = Number(process.env.TAPESTRY_SEED ?? 1000)
 
 describe('chaos: seeded schedules of faults', () => {
   it(`two schedules keep every invariant (seeds ${FIRST}, ${FIRST + 1})`, async () => {
