@@ -37,25 +37,45 @@ export function inspectUpdate(
   return ok(Object.freeze({ clients: Object.freeze([...clients].sort((a, b) => a - b)) }))
 }
 
+/** Clocks count a writer's inserted units: far below this in any real document. */
+const MAX_CLOCK = 2 ** 32
+
 /**
- * What, in a decoded update, Yjs would throw on while applying it, after it has already
- * integrated the structs before it (the document would change and the update still be
- * refused). Both were found by fuzzing with validly signed, mutated updates:
+ * What, in a decoded update, Yjs would throw on while applying it (or while a later
+ * replica applies the stored history), after it has already integrated the structs
+ * before it: the document would change and the update still be refused. Each was found
+ * by fuzzing with validly signed, mutated updates:
  *
- * - a deletion of length 0;
+ * - a deletion or a struct of length 0, or a clock past MAX_CLOCK (lib0 refuses to read
+ *   integers past 2^53 back, and a clock plus a length can get there);
+ * - one client's structs that do not follow each other clock after clock;
  * - an item whose origin, right origin or parent is an item of its own client at its own
  *   clock or later: Yjs takes references within one client to be integrated already.
  */
 function unsoundPart({ structs, ds }: ReturnType<typeof Y.decodeUpdate>): string | undefined {
   for (const ranges of ds.clients.values()) {
-    for (const r of ranges) if (!(r.len > 0)) return 'deletes a range of length 0'
+    for (const r of ranges) {
+      if (!(r.len > 0) || r.clock + r.len > MAX_CLOCK)
+        return 'deletes a range of length 0 or out of range'
+    }
   }
+  const next = new Map<number, number>()
   for (const s of structs) {
+    const { client, clock } = s.id
+    if (!(s.length > 0) || clock + s.length > MAX_CLOCK) {
+      return `has a struct (${client}:${clock}) of length 0 or out of range`
+    }
+    const expected = next.get(client)
+    if (expected !== undefined && clock !== expected) {
+      return `has structs of client ${client} that do not follow each other (${clock} after ${expected})`
+    }
+    next.set(client, clock + s.length)
     if (!(s instanceof Y.Item)) continue
     const parent = s.parent instanceof Y.ID ? s.parent : null
     for (const ref of [s.origin, s.rightOrigin, parent]) {
-      if (ref !== null && ref.client === s.id.client && ref.clock >= s.id.clock) {
-        return `has an item (${s.id.client}:${s.id.clock}) that refers to itself or a later item of its writer`
+      if (ref === null) continue
+      if ((ref.client === client && ref.clock >= clock) || ref.clock >= MAX_CLOCK) {
+        return `has an item (${client}:${clock}) that refers to itself, a later item of its writer or past any clock`
       }
     }
   }

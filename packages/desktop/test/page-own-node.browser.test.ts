@@ -106,7 +106,7 @@ describe('one member’s page', () => {
     await expect.poll(() => page.locator('.sync').getAttribute('data-state')).toBe('live')
     await node.stop()
     await expect
-      .poll(() => page.locator('.sync').getAttribute('data-state'), { timeout: 15_000 })
+      .poll(() => page.locator('.sync').getAttribute('data-state'), { timeout: 30_000 })
       .toBe('offline')
 
     await page.getByRole('button', { name: 'New narrative' }).click()
