@@ -307,10 +307,9 @@ describe('removal rotates the swarm key', () => {
 
   /**
    * Two stewards removing each other. Each removal names the other's cut-off, which
-   * excludes the other's (concurrent) removal; acceptance judges a roster envelope
-   * against the roster as it stands when it arrives. So a node keeps whichever removal
-   * it hears first and refuses the other: members that hear them in the same order
-   * agree (one steward left), members that hear them in different orders do not.
+   * excludes the other's (concurrent) removal. Every node settles the pair the same
+   * way whatever it hears first (core/mutual-removal.ts): the earlier removal wins,
+   * here Ada's (she removes first); a node that took Bo's first drops it for Ada's.
    */
   async function mutual(names: string[]) {
     const [ada, bo, cy, dee] = (await Promise.all(names.map((n) => rig(n)))) as [Rig, Rig, Rig, Rig]
@@ -339,18 +338,51 @@ describe('removal rotates the swarm key', () => {
     for (const v of views) expect(v).toEqual(views[0])
     const key = await ada.node.swarmKey(tribeId)
     for (const r of [cy, dee]) expect(await r.node.swarmKey(tribeId)).toEqual(key)
-    // Bo's node refuses Ada's removal of him in turn (Ada is removed in its view).
+    // Bo's node drops its own (later) removal of Ada for hers: Bo is removed there too.
     await deliverRoster(ada, bo, tribeId)
-    expect((await follow(bo, tribeId)).roster?.isSteward(bo.node.memberId)).toBe(true)
+    const boFollow = await follow(bo, tribeId)
+    expect(boFollow.outcome).toEqual({ kind: 'removed' })
+    expect(summary(boFollow.roster)).toEqual(views[0])
+    expect(await bo.keys.list()).toEqual([])
   })
 
-  it.fails('two stewards removing each other: all members agree whatever the order (needs order-independent roster acceptance)', async () => {
+  it('two stewards removing each other: all members agree whatever the order', async () => {
     const { ada, bo, cy, dee, tribeId } = await mutual(['Ada', 'Bo', 'Cy', 'Dee'])
     await pull(ada.node, cy.node, tribeId)
     await pull(bo.node, dee.node, tribeId)
     await converge([ada, bo, cy, dee], tribeId)
-    const cyView = summary((await follow(cy, tribeId)).roster)
-    const deeView = summary((await follow(dee, tribeId)).roster)
-    expect(cyView).toEqual(deeView)
+    const views = []
+    for (const r of [ada, cy, dee]) views.push(summary((await follow(r, tribeId)).roster))
+    expect(views[0]).toEqual({
+      members: [ada.node.memberId, cy.node.memberId, dee.node.memberId].sort(),
+      stewards: [ada.node.memberId],
+      epoch: 1,
+      createdBy: ada.node.memberId,
+      sealedTo: [ada.node.memberId, cy.node.memberId, dee.node.memberId].sort(),
+    })
+    for (const v of views) expect(v).toEqual(views[0])
+    const key = await ada.node.swarmKey(tribeId)
+    for (const r of [cy, dee]) expect(await r.node.swarmKey(tribeId)).toEqual(key)
+    // Nobody sends Bo anything once he is removed; handed Ada's roster, he agrees too.
+    await deliverRoster(ada, bo, tribeId)
+    expect((await follow(bo, tribeId)).outcome).toEqual({ kind: 'removed' })
+    expect(await bo.keys.list()).toEqual([])
+  })
+
+  it('two stewards removing each other: a member handed both at once keeps the earlier', async () => {
+    const { ada, bo, cy, dee, tribeId } = await mutual(['Ada', 'Bo', 'Cy', 'Dee'])
+    // Bo's (later) removal first, in the same call as Ada's.
+    const both = [
+      ...(await bo.store.envelopesSince(tribeId, new Map())),
+      ...(await ada.store.envelopesSince(tribeId, new Map())),
+    ]
+    await cy.node.replication.ingestEnvelopes(both, ada.node.memberId)
+    expect(summary((await follow(cy, tribeId)).roster)).toMatchObject({
+      members: [ada.node.memberId, cy.node.memberId, dee.node.memberId].sort(),
+      stewards: [ada.node.memberId],
+      epoch: 1,
+      createdBy: ada.node.memberId,
+    })
+    expect(await cy.node.swarmKey(tribeId)).toEqual(await ada.node.swarmKey(tribeId))
   })
 })

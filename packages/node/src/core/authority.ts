@@ -117,16 +117,20 @@ export class AuthorityIndex {
     const out = new Map<string, RosterView>()
     for (const { id, kind } of await this.src.listDocuments()) {
       if (kind !== 'roster') continue
-      const view = await this.#foldRoster(id)
+      const view = await this.foldRoster(id, await this.src.doc(id))
       if (view) out.set(id, view)
     }
     return out
   }
 
-  async #foldRoster(tribeId: string): Promise<RosterView | undefined> {
+  /**
+   * A tribe folded from `doc` (its roster content, or a candidate state of it) and the
+   * signed records this node holds.
+   */
+  async foldRoster(tribeId: string, doc: Y.Doc): Promise<RosterView | undefined> {
     const genesis = rosterGenesis(await this.inputs(tribeId), { tribeId })
     if (!genesis.ok) return undefined
-    const snap = readRoster(await this.src.doc(tribeId), tribeId)
+    const snap = readRoster(doc, tribeId)
     // Before the roster's content arrives, its signed genesis alone names the founder.
     const base = snap.ok
       ? snap.value

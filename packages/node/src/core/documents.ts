@@ -150,6 +150,34 @@ export class DocumentSet {
    * store deletes (and compacts away) every envelope and cache of it. Records stay.
    */
   async erase(docId: DocId): Promise<void> {
+    await this.#drop(docId)
+    await this.store.eraseContent(docId)
+    this.hooks.written(docId, 'content')
+    this.hooks.event({ docId, kind: docKind(docId), origin: 'local', erased: true })
+    this.hooks.stored({ type: 'erased', docId })
+  }
+
+  /**
+   * Erases the stored envelopes `drop` selects (a writer's tail that a removal settled
+   * later excludes) and keeps the rest: Yjs cannot take back an applied update, so the
+   * document is rebuilt from the envelopes kept. Returns how many were dropped.
+   */
+  async exclude(docId: DocId, drop: (env: Envelope) => boolean): Promise<number> {
+    const stored = () => this.store.envelopesSince(docId, new Map())
+    if (!(await stored()).some(drop)) return 0
+    // Closing the replica flushes its pending writes: read what to keep after that.
+    await this.#drop(docId)
+    const all = await stored()
+    const kept = all.filter((e) => !drop(e))
+    await this.store.eraseContent(docId)
+    await this.store.appendEnvelopes(kept)
+    this.hooks.written(docId, 'content')
+    this.hooks.event({ docId, kind: docKind(docId), origin: 'remote' })
+    return all.length - kept.length
+  }
+
+  /** Forgets the open replica (pending local writes flushed, no snapshot written). */
+  async #drop(docId: DocId): Promise<void> {
     const open = this.#replicas.get(docId)
     this.#replicas.delete(docId)
     if (open) {
@@ -157,10 +185,6 @@ export class DocumentSet {
       await replica.writer.close()
       replica.doc.destroy()
     }
-    await this.store.eraseContent(docId)
-    this.hooks.written(docId, 'content')
-    this.hooks.event({ docId, kind: docKind(docId), origin: 'local', erased: true })
-    this.hooks.stored({ type: 'erased', docId })
   }
 
   /** Flushes every pending write, writes snapshots of changed documents, drops replicas. */

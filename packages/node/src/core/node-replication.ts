@@ -1,10 +1,19 @@
-import { acceptEnvelope, GapBuffer, recordId, verifyRecord, writerKey } from '../envelope/index.js'
+import {
+  acceptEnvelope,
+  BeyondCutoffError,
+  equalBytes,
+  GapBuffer,
+  recordId,
+  verifyRecord,
+  writerKey,
+} from '../envelope/index.js'
 import type { DocId, Envelope, SignedRecord, VersionVector } from '../envelope/types.js'
 import { memberIdFromPublicKey } from '../identity/index.js'
 import { type EnvelopeStore, EquivocationError } from '../store/index.js'
 import type { AuthorityIndex } from './authority.js'
 import type { DocumentSet } from './documents.js'
 import type { Invitations } from './invitations.js'
+import { contest } from './mutual-removal.js'
 import type {
   IngestResult,
   PendingJoin,
@@ -192,14 +201,12 @@ export class NodeReplication implements Replication {
         a.seq - b.seq,
     )
     const batch = new IngestBatch()
+    const refused: Refused = new Map()
     for (const env of sorted) {
-      // Rosters decide who may write everything else: store them before judging more.
-      if (batch.size > 0 && batch.docId !== env.docId && isRuleDoc(batch.docId)) {
-        await this.#flush(batch, result)
-      }
+      if (storeFirst(batch, env)) await this.#flush(batch, result)
       let next: Envelope | undefined = env
       while (next) {
-        const accepted = await this.#ingestOne(next, from, result, batch)
+        const accepted = await this.#ingestOne(next, from, result, batch, refused)
         // An accepted envelope may fill a gap: continue with the one held after it.
         next = accepted
           ? this.#gaps.take(next.docId, writerKey(next.author, next.writerId), next.seq + 1)
@@ -244,12 +251,16 @@ export class NodeReplication implements Replication {
     }
   }
 
-  /** Returns true when the envelope was applied. */
+  /**
+   * Returns true when the envelope was applied. Roster envelopes refused by their
+   * author's cut-off are kept in `refused` for this call, to contest a mutual removal.
+   */
   async #ingestOne(
     env: Envelope,
-    _from: string,
+    from: string,
     result: IngestResult,
     batch: IngestBatch,
+    refused?: Refused,
   ): Promise<boolean> {
     const wk = writerKey(env.author, env.writerId)
     let author: string | undefined
@@ -287,13 +298,18 @@ export class NodeReplication implements Replication {
         })
         result.equivocations++
         return false
-      case 'reject':
-        result.rejected.push({
+      case 'reject': {
+        const rejection = {
           code: decision.error.code,
           message: decision.error.message,
           docId: env.docId,
-        })
-        return false
+        }
+        result.rejected.push(rejection)
+        if (!refused || !(decision.error instanceof BeyondCutoffError)) return false
+        if (!env.docId.startsWith('roster_')) return false
+        refused.set(`${wk} ${env.seq}`, { env, rejection })
+        return this.#contest(env, decision.error.cutoff, { from, result, batch, refused })
+      }
       case 'apply':
         // An honest store holds only what its own member may receive: content pushed by
         // a peer that ignored consent (or kept a withdrawn narrative) is refused here.
@@ -309,6 +325,50 @@ export class NodeReplication implements Replication {
         batch.add(env, wk)
         return true
     }
+  }
+
+  /**
+   * A roster envelope refused by its author's cut-off may complete a chain (the author's
+   * envelopes after the cut-off) that wins a mutual removal: then the losers'
+   * envelopes beyond the winner's cut-off are dropped from every document of the tribe
+   * and the chain is judged again. Returns true when the chain was applied.
+   */
+  async #contest(
+    env: Envelope,
+    cutoff: number,
+    call: { from: string; result: IngestResult; batch: IngestBatch; refused: Refused },
+  ): Promise<boolean> {
+    const wk = writerKey(env.author, env.writerId)
+    const held = []
+    for (let seq = cutoff + 1; seq <= env.seq; seq++) {
+      const h = call.refused.get(`${wk} ${seq}`)
+      if (!h) return false
+      held.push(h)
+    }
+    const tribeId = env.docId
+    await this.#flush(call.batch, call.result)
+    const stored = await this.d.store.envelopesSince(tribeId, new Map())
+    const verdict = await contest(
+      (doc) => this.d.authority.foldRoster(tribeId, doc),
+      stored,
+      held.map((h) => h.env),
+    )
+    if (!verdict) return false
+    // The roster first: what else the losers wrote is judged by it.
+    await this.d.docs.exclude(tribeId, verdict.drop)
+    for (const { id } of await this.d.store.listDocuments()) {
+      if (id !== tribeId && (await this.d.authority.tribeOf(id)) === tribeId) {
+        await this.d.docs.exclude(id, verdict.drop)
+      }
+    }
+    const dropped = new Set(held.map((h) => h.rejection))
+    call.result.rejected = call.result.rejected.filter((r) => !dropped.has(r))
+    let applied = false
+    for (const h of held) {
+      call.refused.delete(`${wk} ${h.env.seq}`)
+      applied = await this.#ingestOne(h.env, call.from, call.result, call.batch)
+    }
+    return applied
   }
 
   async #mayHold(docId: DocId): Promise<boolean> {
@@ -332,6 +392,21 @@ export function cutoffKey(docId: DocId, writer: string): string {
   return `${docId}/${writer}`
 }
 
+/** Roster envelopes refused by a cut-off in one ingest call, by `${writerKey} ${seq}`. */
+type Refused = Map<string, { env: Envelope; rejection: IngestResult['rejected'][number] }>
+
+/**
+ * Rosters decide who may write everything else: store them before judging more. A
+ * roster envelope may remove the author of the next one, so each author's run of a
+ * roster is judged against the roster the previous runs left (as if heard one by one).
+ */
+function storeFirst(batch: IngestBatch, next: Envelope): boolean {
+  const last = batch.last
+  if (!last || !isRuleDoc(last.docId)) return false
+  if (last.docId !== next.docId) return true
+  return next.docId.startsWith('roster_') && !equalBytes(last.author, next.author)
+}
+
 /** Rosters and links: documents whose content decides what else is accepted. */
 function isRuleDoc(docId: string | undefined): boolean {
   return docId !== undefined && (docId.startsWith('roster_') || docId.startsWith('link_'))
@@ -350,8 +425,8 @@ class IngestBatch {
     return this.#envs.length
   }
 
-  get docId(): string | undefined {
-    return this.#envs.at(-1)?.docId
+  get last(): Envelope | undefined {
+    return this.#envs.at(-1)
   }
 
   get full(): boolean {

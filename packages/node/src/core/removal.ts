@@ -27,14 +27,13 @@
  * member id) re-keys at once with epoch N+2 sealed to current members only; several
  * healers again resolve to one winner, all clean.
  *
- * Two stewards removing each other: both are removed. If they were the only
- * stewards, the tribe is left without stewards: nobody may write the roster again
- * (no admissions, no invitations, no further removals), the remaining members all
- * use the winning epoch N+1 key, and no one can heal it, so the removed creator of
- * that epoch knows the key (its honest node discards it). The outcome is the same on
- * every node. A steward removing themself is allowed only while another steward
- * remains (their epoch is tainted, so that steward re-keys); the last steward
- * cannot remove themself.
+ * Two stewards removing each other: each removal's cut-off excludes the other's, so
+ * only one may stand. Every node keeps the earlier one and drops the other with
+ * whatever its remover wrote beyond the winner's cut-off (mutual-removal.ts), whichever
+ * it heard first: one steward is removed, and the winner's epoch N+1, sealed to the
+ * remaining members only, is the one every node follows. A steward removing themself
+ * is allowed only while another steward remains (their epoch is tainted, so that
+ * steward re-keys); the last steward cannot remove themself.
  *
  * Limits: the cut-off names only documents the removing steward holds; a document of
  * the removed member that the steward may not see gets 0 (no envelope of it accepted
