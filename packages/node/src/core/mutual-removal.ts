@@ -8,7 +8,7 @@
  */
 import type { Removal, RosterView } from '@tapestry/crdt-schema'
 import * as Y from 'yjs'
-import { writerKey } from '../envelope/index.js'
+import { checkUpdateClients, clientIdFor, writerKey } from '../envelope/index.js'
 import type { Envelope } from '../envelope/types.js'
 import { memberIdFromPublicKey } from '../identity/index.js'
 import { cutoffKey } from './node-replication.js'
@@ -34,6 +34,8 @@ async function folded(fold: RosterFold, updates: readonly Uint8Array[]) {
       for (const u of updates) Y.applyUpdate(doc, u)
     })
     return await fold(doc)
+  } catch {
+    return undefined // a state Yjs cannot build or the schema cannot read wins nothing
   } finally {
     doc.destroy()
   }
@@ -53,6 +55,14 @@ export async function contest(
 ): Promise<Verdict | undefined> {
   const first = chain[0]
   if (!first) return undefined
+  // Refused by the cut-off before their updates were checked: check them now.
+  for (const e of chain) {
+    try {
+      checkUpdateClients(e.update, clientIdFor(e.author, e.writerId), e.docId)
+    } catch {
+      return undefined
+    }
+  }
   const author = memberIdFromPublicKey(first.author)
   const current = stored.map((e) => e.update)
   const updates = chain.map((e) => e.update)
