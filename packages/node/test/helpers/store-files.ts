@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import ts from 'typescript'
+import { scanForMarkers } from '../../src/chaos/disk-scan.js'
 
 export const tempDir = (prefix = 'tapestry-store-'): Promise<string> =>
   mkdtemp(join(tmpdir(), prefix))
@@ -23,12 +24,13 @@ export async function readAllFiles(dir: string): Promise<Map<string, Buffer>> {
   return out
 }
 
-/** Names of the files under `dir` whose raw bytes contain `marker`. */
+/**
+ * Names of the files under `dir` that contain `marker`, in their raw bytes or decoded
+ * (LevelDB's Snappy-compressed table blocks and log records): compression can turn a
+ * marker into back-references, so raw bytes alone would miss it.
+ */
 export async function filesContaining(dir: string, marker: string): Promise<string[]> {
-  const needle = Buffer.from(marker, 'utf8')
-  const hits: string[] = []
-  for (const [name, bytes] of await readAllFiles(dir)) if (bytes.includes(needle)) hits.push(name)
-  return hits.sort()
+  return ((await scanForMarkers(dir, [marker])).get(marker) ?? []).sort()
 }
 
 /** The package root: a child started there resolves `classic-level` like the package. */
