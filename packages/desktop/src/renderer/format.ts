@@ -79,3 +79,17 @@ export const AUDIENCE_HELP: Record<string, string> = {
   tribe: 'everyone in the tribe',
   federated: 'the tribe and the tribes it federates with',
 }
+
+/**
+ * Where a narrative comes from when it is not from one of the member's tribes (it came
+ * over a federation link): the partner tribe's name; null for the member's own.
+ */
+export function originOf(
+  tribeId: string,
+  own: readonly { tribeId: string }[],
+  partners: Record<string, string>,
+): string | null {
+  // Before the member's tribes are known, nothing can be told apart.
+  if (own.length === 0 || own.some((t) => t.tribeId === tribeId)) return null
+  return partners[tribeId] ?? 'another tribe'
+}

@@ -1,5 +1,5 @@
 import { BridgeError, type TapestryBridge } from '../shared/bridge.js'
-import type { UiEvent, UiSnapshot, WeaveItem } from '../shared/wire.js'
+import type { LinkView, UiEvent, UiSnapshot, WeaveItem } from '../shared/wire.js'
 import type { OutboxEntry, PageCache } from './cache.js'
 
 export interface Notice {
@@ -19,6 +19,8 @@ export interface AppState {
   mode: UiSnapshot['mode'] | null
   tribes: UiSnapshot['tribes']
   names: Record<string, string>
+  /** Tribe id -> name of the tribes linked with the member's: where federated narratives come from. */
+  partners: Record<string, string>
   methods: string[]
   /** Ascending by time. */
   items: WeaveItem[]
@@ -40,6 +42,7 @@ const INITIAL: AppState = {
   mode: null,
   tribes: [],
   names: {},
+  partners: {},
   methods: [],
   items: [],
   fromCache: false,
@@ -158,6 +161,24 @@ export class TapestryStore {
     this.#publishItems()
     await this.cache.saveSnapshot(s).catch(() => {})
     void this.#flushOutbox()
+    void this.#loadPartners()
+  }
+
+  async #loadPartners(): Promise<void> {
+    if (!this.has('federation')) return
+    let links: LinkView[]
+    try {
+      links = (await this.bridge.call('federation', [])) as LinkView[]
+    } catch {
+      // federated narratives stay marked, as from another tribe, without its name
+      return
+    }
+    const own = new Set(this.#state.tribes.map((t) => t.tribeId))
+    const partners: Record<string, string> = {}
+    for (const l of links) {
+      for (const t of [l.tribeA, l.tribeB]) if (t && !own.has(t.id)) partners[t.id] = t.name
+    }
+    this.#set({ partners })
   }
 
   #onLink(up: boolean): void {
@@ -192,6 +213,7 @@ export class TapestryStore {
       case 'changed':
         this.#set({ generation: this.#state.generation + 1 })
         if (e.kind === 'roster') void this.reload()
+        if (e.kind === 'link') void this.#loadPartners()
         return
       case 'update':
         for (const l of this.#docListeners) if (l.docId === e.docId) l.fn(e.update)

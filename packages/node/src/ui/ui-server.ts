@@ -42,7 +42,10 @@ export interface UiServer {
   close(): Promise<void>
 }
 
-/** NodeApi methods the renderer may call. `tribeKey` (a raw secret) is not among them. */
+/**
+ * NodeApi methods the renderer may call. `tribeKey` (a raw secret) is not among them;
+ * `federatePropose` returns an offer code (a secret) only to the page that asked for it.
+ */
 export const UI_RPC_METHODS = [
   'status',
   'tribes',
@@ -64,6 +67,10 @@ export const UI_RPC_METHODS = [
   'remove',
   'editSession',
   'editUpdate',
+  'federation',
+  'federatePropose',
+  'federateAccept',
+  'federateEnd',
 ] as const
 
 const MAX_BODY = 1024 * 1024

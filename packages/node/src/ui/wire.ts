@@ -18,6 +18,13 @@ export type {
   ReceiptsView,
   TribeSummary,
 } from '../core/node-api.js'
+export type {
+  AcceptResult,
+  LinkCategory,
+  LinkStatus,
+  LinkView,
+  ProposeResult,
+} from '../federation/api-types.js'
 export type { InviteResult, MemberView } from '../invite/api-types.js'
 
 /** A narrative as the node's `show` returns it. */

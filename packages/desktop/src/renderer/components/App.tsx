@@ -1,21 +1,25 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
+import type { WeaveItem } from '../../shared/wire.js'
 import type { PageCache } from '../cache.js'
+import { originOf } from '../format.js'
 import { useAppState } from '../hooks.js'
 import type { AppState, TapestryStore } from '../store.js'
 import { Composer } from './Composer.js'
 import { ConsentView } from './ConsentView.js'
 import { applyFilters, Filters, Legend, NO_FILTER } from './Filters.js'
+import { LinksView } from './LinksView.js'
 import { ListView } from './ListView.js'
 import { MembersView } from './MembersView.js'
 import { Reader } from './Reader.js'
 import { SyncStatus } from './SyncStatus.js'
 import { Weave } from './Weave.js'
 
-type View = 'tapestry' | 'consent' | 'members'
+type View = 'tapestry' | 'consent' | 'members' | 'links'
 const VIEWS: { id: View; label: string }[] = [
   { id: 'tapestry', label: 'Tapestry' },
   { id: 'consent', label: 'Consent' },
   { id: 'members', label: 'Members & peers' },
+  { id: 'links', label: 'Links' },
 ]
 
 const all = (s: AppState) => s
@@ -40,6 +44,10 @@ export function App({ store, cache }: { store: TapestryStore; cache: PageCache }
 
   const shown = useMemo(() => applyFilters(s.items, filters), [s.items, filters])
   const selectedItem = selected ? s.items.find((i) => i.id === selected) : undefined
+  const origin = useMemo(
+    () => (item: WeaveItem) => originOf(item.tribeId, s.tribes, s.partners),
+    [s.tribes, s.partners],
+  )
   const online = s.link === 'up' && s.nodeOnline === true
   const tribeName =
     s.tribes.length === 1
@@ -154,9 +162,16 @@ export function App({ store, cache }: { store: TapestryStore; cache: PageCache }
                   memberId={s.memberId}
                   selected={selected}
                   onOpen={setSelected}
+                  origin={origin}
                 />
               ) : (
-                <ListView items={shown} names={s.names} selected={selected} onOpen={setSelected} />
+                <ListView
+                  items={shown}
+                  names={s.names}
+                  selected={selected}
+                  onOpen={setSelected}
+                  origin={origin}
+                />
               )}
             </div>
             {selectedItem && (
@@ -167,6 +182,7 @@ export function App({ store, cache }: { store: TapestryStore; cache: PageCache }
                 names={s.names}
                 memberId={s.memberId}
                 online={online}
+                origin={origin(selectedItem)}
                 onClose={() => setSelected(null)}
               />
             )}
@@ -183,6 +199,9 @@ export function App({ store, cache }: { store: TapestryStore; cache: PageCache }
             tribes={s.tribes}
             generation={s.generation}
           />
+        )}
+        {view === 'links' && (
+          <LinksView store={store} names={s.names} tribes={s.tribes} generation={s.generation} />
         )}
       </main>
       <Composer
@@ -231,5 +250,5 @@ function Empty({ s, onWrite }: { s: AppState; onWrite: () => void }) {
 
 function viewFromHash(): View {
   const h = location.hash.slice(1)
-  return h === 'consent' || h === 'members' ? h : 'tapestry'
+  return VIEWS.find((v) => v.id === h)?.id ?? 'tapestry'
 }

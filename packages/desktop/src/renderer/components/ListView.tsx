@@ -10,11 +10,13 @@ export function ListView({
   names,
   selected,
   onOpen,
+  origin,
 }: {
   items: WeaveItem[]
   names: Record<string, string>
   selected: string | null
   onOpen: (id: string) => void
+  origin: (item: WeaveItem) => string | null
 }) {
   const [shown, setShown] = useState(PAGE)
   const newest = items.slice(-shown).reverse()
@@ -23,6 +25,7 @@ export function ListView({
       <ol>
         {newest.map((it) => {
           const c = moodColour(it.mood)
+          const from = origin(it)
           return (
             <li key={it.id}>
               <button
@@ -35,7 +38,8 @@ export function ListView({
                 </svg>
                 <span class="list-title">{it.title || '(untitled)'}</span>
                 <span class="list-meta">
-                  {it.authors.map((a) => nameOf(names, a)).join(', ')} · {when(it.createdAt)} ·{' '}
+                  {it.authors.map((a) => nameOf(names, a)).join(', ')}
+                  {from ? ` from ${from}` : ''} · {when(it.createdAt)} ·{' '}
                   {audienceLabel(it.audience, names)}
                   {it.mood ? ` · ${it.mood}` : ''}
                   {it.echoes.length

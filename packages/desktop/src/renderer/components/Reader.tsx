@@ -14,11 +14,13 @@ interface Props {
   names: Record<string, string>
   memberId: string | null
   online: boolean
+  /** The partner tribe it comes from when it is federated; null when it is the member's own. */
+  origin: string | null
   onClose: () => void
 }
 
 /** One narrative: its body, its echoes, and (for its authors) consent and withdrawal. */
-export function Reader({ store, cache, item, names, memberId, online, onClose }: Props) {
+export function Reader({ store, cache, item, names, memberId, online, origin, onClose }: Props) {
   const [shown, setShown] = useState<ShownNarrative | undefined>(() => cache.body(item.id))
   const [error, setError] = useState<unknown>(undefined)
   const [echo, setEcho] = useState('')
@@ -113,6 +115,11 @@ export function Reader({ store, cache, item, names, memberId, online, onClose }:
           <li class="chip audience" title="Who may receive it">
             {audienceLabel(item.audience, names)}
           </li>
+          {origin && (
+            <li class="chip origin" title="The federated tribe it comes from">
+              from {origin}
+            </li>
+          )}
           {item.mood && (
             <li class="chip mood">
               <svg width="10" height="10" aria-hidden="true">

@@ -16,6 +16,8 @@ interface Props {
   memberId: string | null
   selected: string | null
   onOpen: (id: string) => void
+  /** The partner tribe a federated narrative comes from; null for the member's own. */
+  origin: (item: WeaveItem) => string | null
 }
 
 /** Pixels drawn beyond each side of the visible window, so a small scroll shows no gap. */
@@ -28,7 +30,7 @@ const CHAR_PX = 6.9
  * shows is in the DOM (each node with its title as text and as accessible name), so
  * 5,000 narratives scroll like 50.
  */
-export function Weave({ items, names, memberId, selected, onOpen }: Props) {
+export function Weave({ items, names, memberId, selected, onOpen, origin }: Props) {
   const started = performance.now()
   const scroller = useRef<HTMLDivElement>(null)
   const [zoom, setZoom] = useState(1)
@@ -143,6 +145,12 @@ export function Weave({ items, names, memberId, selected, onOpen }: Props) {
   const kHi = upperBound(layout.knotXs, right)
   const knots = layout.knots.slice(kLo, kHi)
   const ticks = layout.ticks.filter((t) => t.x >= left && t.x <= right)
+  // A member of a partner tribe: their thread is named with the tribe it comes from.
+  const laneOrigins = new Map<string, string>()
+  for (const n of layout.nodes) {
+    const from = origin(n.item)
+    if (from) for (const a of n.item.authors) if (!laneOrigins.has(a)) laneOrigins.set(a, from)
+  }
 
   const label = (n: LaidNode) => {
     const chars = Math.floor((n.room - 18) / CHAR_PX)
@@ -154,6 +162,7 @@ export function Weave({ items, names, memberId, selected, onOpen }: Props) {
     [
       n.item.title || '(untitled)',
       `by ${n.item.authors.map((a) => nameOf(names, a)).join(' and ')}`,
+      origin(n.item) ? `from ${origin(n.item)}` : '',
       when(n.item.createdAt),
       n.item.mood ? `mood ${n.item.mood}` : '',
       n.item.echoes.length
@@ -234,11 +243,12 @@ export function Weave({ items, names, memberId, selected, onOpen }: Props) {
                 const c = moodColour(n.item.mood)
                 const idx = lo + i
                 const isSel = n.item.id === selected
+                const from = origin(n.item)
                 return (
                   // biome-ignore lint/a11y/useSemanticElements: an SVG node cannot be a <button>
                   <g
                     key={n.item.id}
-                    class={isSel ? 'node selected' : 'node'}
+                    class={`node${isSel ? ' selected' : ''}${from ? ' federated' : ''}`}
                     transform={`translate(${n.x} ${n.y})`}
                     tabindex={0}
                     role="button"
@@ -249,7 +259,7 @@ export function Weave({ items, names, memberId, selected, onOpen }: Props) {
                     onClick={() => onOpen(n.item.id)}
                     onKeyDown={(e) => onNodeKey(e, idx, n.item.id)}
                   >
-                    <title>{n.item.title}</title>
+                    <title>{from ? `${n.item.title} (from ${from})` : n.item.title}</title>
                     {n.coYs.map((cy) => (
                       <g key={`c${cy}`} class="coauthor">
                         <line x1={0} x2={0} y1={0} y2={cy - n.y} stroke={c.edge} />
@@ -257,6 +267,7 @@ export function Weave({ items, names, memberId, selected, onOpen }: Props) {
                       </g>
                     ))}
                     <circle class="halo" r={15} />
+                    {from && <circle class="origin" r={13} stroke={c.edge} />}
                     <circle
                       class="dot"
                       r={n.item.echoes.length ? 10 : 8}
@@ -284,17 +295,19 @@ export function Weave({ items, names, memberId, selected, onOpen }: Props) {
                 y2={layout.height}
               />
               {layout.lanes.map((lane) => (
-                <text
-                  key={`n${lane.memberId}`}
-                  x={14}
-                  y={lane.y + 4}
-                  class={lane.memberId === memberId ? 'me' : ''}
-                >
-                  {truncate(
-                    nameOf(names, lane.memberId) + (lane.memberId === memberId ? ' (you)' : ''),
-                    19,
+                <g key={`n${lane.memberId}`}>
+                  <text x={14} y={lane.y + 4} class={lane.memberId === memberId ? 'me' : ''}>
+                    {truncate(
+                      nameOf(names, lane.memberId) + (lane.memberId === memberId ? ' (you)' : ''),
+                      19,
+                    )}
+                  </text>
+                  {laneOrigins.has(lane.memberId) && (
+                    <text x={14} y={lane.y + 20} class="origin">
+                      {truncate(`from ${laneOrigins.get(lane.memberId)}`, 21)}
+                    </text>
                   )}
-                </text>
+                </g>
               ))}
             </g>
           </svg>
