@@ -9,7 +9,10 @@
  *    takes exactly those envelopes of the removed member, whatever arrives first.
  * 2. It writes ONE roster change: `removeMember(...)` with that cut-off, and
  *    `addSwarmKeyEpoch({ epoch: current + 1 })` holding a fresh 32-byte key sealed to
- *    every remaining member (crypto/sealed-box.ts, context `${tribeId}/${epoch}`).
+ *    every remaining member (crypto/sealed-box.ts, context `${tribeId}/${epoch}`), and
+ *    the new key of each active federation link of the tribe, sealed to the other
+ *    tribe's carrier (federation/link-keys.ts): the removed member's copy of a link
+ *    key stops opening the link network as well.
  * 3. Every node, whenever the roster changes, runs `applyEpochs`: it follows the
  *    roster's `currentEpoch` exactly. If it holds a box for this member that opens
  *    to a key other than the current one, that key becomes current and the old one is
@@ -46,9 +49,10 @@ import {
   type WriteResult,
 } from '@tapestry/crdt-schema'
 import type * as Y from 'yjs'
-import { openSealed, SealedKeyError, sealKey } from '../crypto/sealed-box.js'
+import { epochContext, openSealed, SealedKeyError, sealKey } from '../crypto/sealed-box.js'
 import type { DocId } from '../envelope/types.js'
 import { ForbiddenError, NotFoundError, TapestryError, UsageError } from '../errors.js'
+import { activeLinksOf, sealLinkKeys } from '../federation/link-keys.js'
 import { type Identity, publicKeyFromMemberId } from '../identity/index.js'
 import { generateSwarmKey, networkId } from '../net/swarm-key.js'
 import type { EnvelopeStore } from '../store/index.js'
@@ -62,7 +66,8 @@ export interface RemovalDeps {
   rosters: () => Promise<ReadonlyMap<string, RosterView>>
   /** The tribe a document belongs to (AuthorityIndex.tribeOf). */
   tribeOf: (docId: DocId) => Promise<string | undefined>
-  store: Pick<EnvelopeStore, 'listDocuments' | 'versionVector'>
+  /** Documents, version vectors (cut-offs) and records (the tribe's federation links). */
+  store: Pick<EnvelopeStore, 'listDocuments' | 'versionVector' | 'records'>
   /** Writes one durable, signed change to a roster (DocumentSet.change). */
   changeRoster: (tribeId: string, fn: (doc: Y.Doc) => WriteResult) => Promise<void>
   keys: TribeKeys
@@ -89,9 +94,6 @@ export type EpochOutcome =
   | { kind: 'not-sealed'; epoch: number }
   /** The box for this member does not open (altered, or sealed to another key). */
   | { kind: 'unopenable'; epoch: number; code: string }
-
-/** The sealing context of an epoch's boxes: a box moved to another tribe or epoch fails. */
-export const epochContext = (tribeId: string, epoch: number) => `${tribeId}/${epoch}`
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
@@ -182,7 +184,7 @@ export class Removals {
     const cutoff = await computeCutoff(this.d, tribeId, memberId)
     const remaining = view.members.filter((m) => m !== memberId)
     const epoch = (view.currentEpoch?.epoch ?? 0) + 1
-    const { sealedKeys } = this.#seal(tribeId, epoch, remaining)
+    const sealedKeys = await this.#seal(tribeId, epoch, remaining)
     const at = this.d.now()
     await this.d.changeRoster(tribeId, (doc) => {
       const removed = removeMember(doc, { memberId, by: me, at, cutoff })
@@ -197,7 +199,7 @@ export class Removals {
   /** Starts epoch N+1 sealed to current members only (healing a tainted epoch). */
   async #rekey(tribeId: string, view: RosterView): Promise<void> {
     const epoch = (view.currentEpoch?.epoch ?? 0) + 1
-    const { sealedKeys } = this.#seal(tribeId, epoch, view.members)
+    const sealedKeys = await this.#seal(tribeId, epoch, view.members)
     const at = this.d.now()
     const me = this.d.identity.memberId
     await this.d.changeRoster(tribeId, (doc) =>
@@ -205,12 +207,18 @@ export class Removals {
     )
   }
 
-  #seal(tribeId: string, epoch: number, members: readonly string[]) {
+  /**
+   * A fresh key sealed to `members`, plus the boxes that rotate the tribe's federation
+   * links with it (federation/link-keys.ts).
+   */
+  async #seal(tribeId: string, epoch: number, members: readonly string[]) {
     const key = (this.d.generateKey ?? generateSwarmKey)()
-    const sealedKeys: Record<string, string> = {}
+    const rosters = await this.d.rosters()
+    const links = await activeLinksOf(this.d.store, rosters, tribeId)
+    const sealedKeys = sealLinkKeys(key, tribeId, epoch, links, rosters)
     const context = epochContext(tribeId, epoch)
     for (const m of members) sealedKeys[m] = sealKey(key, publicKeyFromMemberId(m), context)
-    return { key, sealedKeys }
+    return sealedKeys
   }
 
   async #apply(tribeId: string): Promise<EpochOutcome> {
@@ -224,7 +232,8 @@ export class Removals {
     const held = await this.d.keys.keys(tribeId).catch(() => undefined)
     const e = view.currentEpoch
     if (!e || (held && e.epoch < held.epoch)) return { kind: 'current', epoch: held?.epoch ?? 0 }
-    const sealed = e.sealedKeys[me]
+    // A non-member's box in a tribe epoch holds a link key (federation/link-keys.ts).
+    const sealed = view.isMember(me) ? e.sealedKeys[me] : undefined
     if (sealed === undefined) {
       return held && e.epoch === held.epoch
         ? { kind: 'current', epoch: e.epoch }

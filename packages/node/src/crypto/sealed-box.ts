@@ -35,6 +35,16 @@ const TAG = 16
 /** Largest secret sealed here (swarm keys are 32 bytes). */
 export const MAX_SEALED_SECRET = 64
 
+/** The sealing context of a tribe epoch's boxes: a box moved to another tribe or epoch fails. */
+export const epochContext = (tribeId: string, epoch: number) => `${tribeId}/${epoch}`
+
+/**
+ * The sealing context of a link key sealed in epoch `epoch` of tribe `tribeId`: it never
+ * opens as a tribe key, nor for another link, tribe or epoch.
+ */
+export const linkEpochContext = (linkId: string, tribeId: string, epoch: number) =>
+  `${linkId}/${tribeId}/${epoch}`
+
 /** A sealed key that cannot be opened; `code` tells why (never match the message). */
 export class SealedKeyError extends Error {
   override readonly name = 'SealedKeyError'

@@ -13,9 +13,10 @@
  *   link.accept {A, B, terms, tribeId: A}  ── reply: the countersignature ──▶
  *
  * Both acceptances name the same pair and terms; only then is the link active (and
- * only while neither side's `link.end` exists). The link's swarm key stays in the data
+ * only while neither side's `link.end` exists). The offer's swarm key stays in the data
  * directory of the two carriers (`links/<linkId>/swarm.key`, mode 0600): it is never
- * in a record, only its SHA-256.
+ * in a record, only its SHA-256. Removing a member from either tribe rotates the key
+ * through the tribe's roster (link-keys.ts).
  *
  * A node that knows a linked tribe only through the link (its roster has not arrived
  * yet) counts the steward who signed that tribe's acceptance as its one member, so the
@@ -38,12 +39,12 @@ import {
   type LinkAcceptance,
   type LinkAuthority,
   type LinkSnapshot,
-  linkAuthority,
   newBoundDocId,
   type RosterView,
 } from '@tapestry/crdt-schema'
 import type { AuthorityIndex } from '../core/authority.js'
 import type { TribeNetwork } from '../core/replication.js'
+import { DEFAULT_KEY_GRACE_MS } from '../core/tribe-keys.js'
 import { recordId, signRecord, verifyRecord } from '../envelope/index.js'
 import type { DocId, SignedRecord } from '../envelope/types.js'
 import { ForbiddenError, NotFoundError, UsageError } from '../errors.js'
@@ -60,6 +61,8 @@ import type {
   ProposeInput,
   ProposeResult,
 } from './api-types.js'
+import { foldLink } from './fold.js'
+import { linkKeySet } from './link-keys.js'
 import { encodeOffer, keyHashOf, parseOffer } from './offer.js'
 import type { LinkReply } from './protocol.js'
 
@@ -120,13 +123,6 @@ export function isFoldedLink(l: LinkSnapshot): l is FoldedLink {
   return typeof (l as Partial<FoldedLink>).linkId === 'string'
 }
 
-/** The other tribe of a link. */
-export function otherTribeOf(link: LinkSnapshot, tribeId: string): string | undefined {
-  if (link.tribeA.id === tribeId) return link.tribeB.id
-  if (link.tribeB.id === tribeId) return link.tribeA.id
-  return undefined
-}
-
 /** A link as if it had not ended: what was once allowed across it (for erasure records). */
 export function everActive(link: FoldedLink): FoldedLink {
   return link.accepted ? { ...link, revocations: {}, active: true } : link
@@ -173,14 +169,7 @@ export class Federation implements FederationApi, FederationPeer {
     linkId: DocId,
     rosters: ReadonlyMap<string, RosterView>,
   ): Promise<LinkAuthority | undefined> {
-    const r = linkAuthority(await this.d.authority.inputs(linkId), {
-      linkId,
-      wasSteward: (t, m) => {
-        const roster = rosters.get(t)
-        return roster === undefined || roster.snapshot.members[m]?.role === 'steward'
-      },
-    })
-    return r.ok ? r.value : undefined
+    return foldLink(linkId, await this.d.authority.inputs(linkId), rosters)
   }
 
   /** Every link this node knows with both tribes named (from the consent context). */
@@ -466,7 +455,10 @@ export class Federation implements FederationApi, FederationPeer {
 
   // ---- networks and enforcement ----------------------------------------------------
 
-  /** The link networks this node carries (it holds their key), for the mesh. */
+  /**
+   * The link networks this node carries (it holds their offer's key), for the mesh, each
+   * with its keys as the rosters' epochs have rotated them (link-keys.ts).
+   */
   async networks(): Promise<TribeNetwork[]> {
     const rosters = await this.d.authority.rosters()
     const out: TribeNetwork[] = []
@@ -476,16 +468,26 @@ export class Federation implements FederationApi, FederationPeer {
       if (!file || !a) continue
       if (rosters.get(file.tribeId)?.removed(this.#me)) continue
       if (a.ended && this.d.now() > a.ended.at + ENDED_LINK_GRACE_MS) continue
-      let key: Uint8Array
+      let offerKey: Uint8Array
       try {
-        key = decodeSwarmKey(await readFile(this.#keyFile(linkId), 'utf8'))
+        offerKey = decodeSwarmKey(await readFile(this.#keyFile(linkId), 'utf8'))
       } catch {
         continue
       }
       out.push({
         tribeId: linkId,
         name: `${a.proposal.tribe.name} ↔ ${a.link?.tribeB.name ?? '…'}`,
-        keys: { current: key, previous: [] },
+        keys: a.link
+          ? linkKeySet({
+              link: a.link,
+              tribeId: file.tribeId,
+              rosters,
+              identity: this.d.identity,
+              offerKey,
+              now: this.d.now(),
+              graceMs: DEFAULT_KEY_GRACE_MS,
+            })
+          : { current: offerKey, previous: [] },
         kind: 'link',
       })
     }

@@ -26,7 +26,8 @@ import type {
 } from '../core/replication.js'
 import type { DocId, Envelope, SignedRecord, VersionVector } from '../envelope/types.js'
 import type { EnvelopeStore } from '../store/index.js'
-import { everActive, type Federation, isFoldedLink, otherTribeOf } from './links.js'
+import { otherTribeOf } from './fold.js'
+import { everActive, type Federation, isFoldedLink } from './links.js'
 
 export interface FederatedReplicationDeps {
   authority: AuthorityIndex
