@@ -28,7 +28,18 @@ describe('tapestry invite / join / start / narrate / narratives', () => {
       // Invitations made through the running node carry its listen addresses.
       const { invite } = await cli.json<{ invite: string }>(dirs.ada, 'invite')
       expect(await cli.json(dirs[name], 'join', invite)).toEqual({ tribeId, name: 'Kin' })
+      // Until a member's node confirms the admission, writing says what to do.
+      const early = await cli.fail(dirs[name], 'narrate', '--title', 'Too early', '--body', 'x')
+      expect(early).toMatchObject({
+        code: 'USAGE',
+        message: expect.stringMatching(/not confirmed yet/),
+      })
       await cli.startNode(dirs[name], 20_000, LOCAL)
+      await until(
+        async () => (await cli.json<unknown[]>(dirs[name], 'tribes')).length === 1,
+        `${name} admitted`,
+        30_000,
+      )
       await cli.json(dirs[name], 'narrate', '--title', `From ${name}`, '--body', `${name}'s story`)
     }
 

@@ -4,7 +4,6 @@ import {
   type ConsentContext,
   type Decision,
   type DocDescriptor,
-  decodeRecordPayload,
   echoAuthority,
   foldRoster,
   type LinkSnapshot,
@@ -22,8 +21,8 @@ import {
 } from '@tapestry/crdt-schema'
 import type * as Y from 'yjs'
 import type { DocId } from '../envelope/types.js'
-import { memberIdFromPublicKey } from '../identity/index.js'
 import type { StoredRecord } from '../store/index.js'
+import { foldInputs } from './fold-inputs.js'
 
 /**
  * Members admitted by signed admission records beside a roster (invitations), as the
@@ -84,7 +83,7 @@ export class AuthorityIndex {
   #load(docId: DocId) {
     let p = this.#inputs.get(docId)
     if (!p) {
-      p = this.src.records(docId).then((raw) => ({ raw, inputs: decodeInputs(raw) }))
+      p = this.src.records(docId).then((raw) => ({ raw, inputs: foldInputs(raw) }))
       this.#inputs.set(docId, p)
       p.catch(() => this.#inputs.delete(docId))
     }
@@ -301,14 +300,4 @@ export class AuthorityIndex {
         return false
     }
   }
-}
-
-function decodeInputs(raw: readonly StoredRecord[]): AuthorityInput[] {
-  const inputs: AuthorityInput[] = []
-  for (const { record } of raw) {
-    const decoded = decodeRecordPayload(record.payload)
-    if (decoded.ok)
-      inputs.push({ signer: memberIdFromPublicKey(record.author), record: decoded.value })
-  }
-  return inputs
 }

@@ -682,6 +682,14 @@ export class TapestryNode implements NodeApi {
     const mine = await this.tribes()
     if (tribeId === undefined) {
       if (mine.length === 1) return mine[0]!.tribeId
+      const pending = mine.length === 0 ? await this.#invitations.pendingJoins() : []
+      if (pending.length > 0) {
+        // Joined by invitation, but no member's node has confirmed the admission yet.
+        throw new UsageError(
+          `your admission to ${pending.map((p) => `"${p.name}"`).join(', ')} is not confirmed yet`,
+          'keep your node running (`tapestry start`) until it reaches a member, then try again (`tapestry tribes` lists it once you are in)',
+        )
+      }
       throw new UsageError(
         mine.length === 0 ? 'you belong to no tribe yet' : 'you belong to several tribes',
         mine.length === 0

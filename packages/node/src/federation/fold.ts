@@ -5,15 +5,12 @@
  */
 import {
   type SignedRecord as AuthorityInput,
-  decodeRecordPayload,
   type LinkAuthority,
   type LinkSnapshot,
   linkAuthority,
   type RosterView,
 } from '@tapestry/crdt-schema'
 import type { DocId } from '../envelope/types.js'
-import { memberIdFromPublicKey } from '../identity/index.js'
-import type { StoredRecord } from '../store/index.js'
 
 /** The other tribe of a link. */
 export function otherTribeOf(link: LinkSnapshot, tribeId: string): string | undefined {
@@ -36,16 +33,4 @@ export function foldLink(
     },
   })
   return r.ok ? r.value : undefined
-}
-
-/** Stored (verified) records as fold inputs; a payload that does not decode is skipped. */
-export function foldInputs(raw: readonly StoredRecord[]): AuthorityInput[] {
-  const inputs: AuthorityInput[] = []
-  for (const { record } of raw) {
-    const decoded = decodeRecordPayload(record.payload)
-    if (decoded.ok) {
-      inputs.push({ signer: memberIdFromPublicKey(record.author), record: decoded.value })
-    }
-  }
-  return inputs
 }

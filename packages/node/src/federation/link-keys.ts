@@ -26,6 +26,7 @@
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { FoldedLink, RosterView, SwarmKeyEpoch } from '@tapestry/crdt-schema'
+import { foldInputs } from '../core/fold-inputs.js'
 import {
   epochContext,
   linkEpochContext,
@@ -36,7 +37,7 @@ import {
 import type { Identity } from '../identity/index.js'
 import { publicKeyFromMemberId } from '../identity/index.js'
 import type { EnvelopeStore } from '../store/index.js'
-import { foldInputs, foldLink, otherTribeOf } from './fold.js'
+import { foldLink, otherTribeOf } from './fold.js'
 
 const INFO = 'tapestry/link-key/v1 '
 
