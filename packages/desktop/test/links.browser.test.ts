@@ -76,7 +76,7 @@ describe('the Links view', () => {
     await expect.poll(() => code.inputValue()).toMatch(/^tapestry-federate-1:/)
     offer = await code.inputValue()
     expect(
-      await page.getByRole('alert').filter({ hasText: 'This offer is a secret' }).count(),
+      await page.getByRole('alert').filter({ hasText: 'it holds the link’s network key' }).count(),
     ).toBe(1)
     await expect.poll(() => linksRow(/not accepted yet/).textContent()).toMatch(/proposed/)
 

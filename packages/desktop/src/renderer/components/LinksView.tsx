@@ -10,6 +10,7 @@ import { nameOf, when } from '../format.js'
 import { useLoad } from '../hooks.js'
 import type { TapestryStore } from '../store.js'
 import { ErrorNote } from './ErrorNote.js'
+import { SecretCode } from './SecretCode.js'
 
 interface Props {
   store: TapestryStore
@@ -222,22 +223,13 @@ function Propose({
       </button>
       {error !== undefined && <ErrorNote error={error} />}
       {result && waiting && (
-        <div class="secret">
-          <p class="warning" role="alert">
-            This offer is a secret: it holds the link’s network key. Give it only to a steward of
-            the other tribe, in person or over a private channel. It expires{' '}
-            {when(result.expiresAt)}.
-          </p>
-          <label>
-            <span>Offer code</span>
-            <textarea
-              readOnly
-              rows={4}
-              value={result.offer}
-              onFocus={(e) => e.currentTarget.select()}
-            />
-          </label>
-        </div>
+        <SecretCode
+          label="Offer code"
+          code={result.offer}
+          holds="the link’s network key"
+          recipient="a steward of the other tribe"
+          expiresAt={result.expiresAt}
+        />
       )}
     </form>
   )

@@ -4,6 +4,7 @@ import { ago, nameOf, shortId, when } from '../format.js'
 import { useLoad } from '../hooks.js'
 import type { TapestryStore } from '../store.js'
 import { ErrorNote } from './ErrorNote.js'
+import { SecretCode } from './SecretCode.js'
 
 interface Props {
   store: TapestryStore
@@ -197,21 +198,13 @@ function Invite({ store, tribeId }: { store: TapestryStore; tribeId: string }) {
       <button type="submit">Create an invitation</button>
       {error !== undefined && <ErrorNote error={error} />}
       {result && (
-        <div class="secret">
-          <p class="warning" role="alert">
-            This code is a secret: it holds your tribe’s network key. Give it only to the person you
-            invite, in person or over a private channel. It expires {when(result.expiresAt)}.
-          </p>
-          <label>
-            <span>Invitation code</span>
-            <textarea
-              readOnly
-              rows={4}
-              value={result.invite}
-              onFocus={(e) => e.currentTarget.select()}
-            />
-          </label>
-        </div>
+        <SecretCode
+          label="Invitation code"
+          code={result.invite}
+          holds="your tribe’s network key"
+          recipient="the person you invite"
+          expiresAt={result.expiresAt}
+        />
       )}
     </form>
   )
