@@ -16,54 +16,33 @@
 import type { PeerId, Stream } from '@libp2p/interface'
 import { encodeRecord, tryDecodeRecord } from '../envelope/codec.js'
 import type { SignedRecord } from '../envelope/types.js'
-import { decodeCanonical, encodeCanonical, hasExactKeys, isPlainObject } from '../invite/cbor.js'
+import { hasExactKeys } from '../invite/cbor.js'
 import { type FramedStream, firstFrame, framed, openFramedStream } from '../net/frames.js'
+import { decodeReplyFrame, encodeReplyFrame, type Refusal } from '../net/reply-frame.js'
 import { LinkProtocolError } from './errors.js'
 
 export const FEDERATE_PROTOCOL = '/tapestry/federate/1.0.0'
 export const MAX_LINK_FRAME_BYTES = 16 * 1024
 export const DEFAULT_LINK_TIMEOUT_MS = 15_000
-const CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/
-const MAX_MESSAGE_CHARS = 1000
 
-export type LinkReply =
-  | { ok: true; accept: SignedRecord }
-  | { ok: false; code: string; message: string }
+export type LinkReply = { ok: true; accept: SignedRecord } | Refusal
 
 export function encodeLinkReply(reply: LinkReply): Uint8Array {
-  if (reply.ok) return encodeCanonical({ v: 1, ok: true, accept: encodeRecord(reply.accept) })
-  return encodeCanonical({
-    v: 1,
-    ok: false,
-    code: CODE_RE.test(reply.code) ? reply.code : 'REFUSED',
-    message: String(reply.message).slice(0, MAX_MESSAGE_CHARS),
-  })
+  return encodeReplyFrame(
+    reply.ok ? { ok: true, fields: { accept: encodeRecord(reply.accept) } } : reply,
+  )
 }
 
 /** Parses a reply frame; undefined when it is not one. Never throws. */
 export function decodeLinkReply(bytes: Uint8Array): LinkReply | undefined {
-  let v: unknown
-  try {
-    v = decodeCanonical(bytes)
-  } catch {
+  const r = decodeReplyFrame(bytes)
+  if (r?.ok !== true) return r
+  const { map } = r
+  if (!hasExactKeys(map, ['v', 'ok', 'accept']) || !(map.accept instanceof Uint8Array)) {
     return undefined
   }
-  if (!isPlainObject(v) || v.v !== 1) return undefined
-  if (v.ok === true && hasExactKeys(v, ['v', 'ok', 'accept']) && v.accept instanceof Uint8Array) {
-    const rec = tryDecodeRecord(v.accept)
-    return rec.ok ? { ok: true, accept: rec.value } : undefined
-  }
-  if (
-    v.ok === false &&
-    hasExactKeys(v, ['v', 'ok', 'code', 'message']) &&
-    typeof v.code === 'string' &&
-    CODE_RE.test(v.code) &&
-    typeof v.message === 'string' &&
-    v.message.length <= MAX_MESSAGE_CHARS
-  ) {
-    return { ok: false, code: v.code, message: v.message }
-  }
-  return undefined
+  const rec = tryDecodeRecord(map.accept)
+  return rec.ok ? { ok: true, accept: rec.value } : undefined
 }
 
 /** Serves one request on `stream` (from the mesh's handler) with `confirm`. */

@@ -28,19 +28,17 @@ import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
 import { encodeRecord, tryDecodeRecord } from '../envelope/codec.js'
 import type { SignedRecord } from '../envelope/types.js'
 import { type FramedStream, firstFrame, handleFramed, openFramedStream } from '../net/frames.js'
+import { decodeReplyFrame, encodeReplyFrame, type Refusal } from '../net/reply-frame.js'
 import { ADMISSION_KIND, ADMISSION_REASONS, decodeAdmission } from './admission.js'
-import { decodeCanonical, encodeCanonical, hasExactKeys, isPlainObject } from './cbor.js'
+import { hasExactKeys } from './cbor.js'
 import { JoinProtocolError } from './errors.js'
 
 export const JOIN_PROTOCOL = '/tapestry/join/1.0.0'
 export const MAX_JOIN_FRAME_BYTES = 16 * 1024
 export const DEFAULT_JOIN_TIMEOUT_MS = 15_000
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 10 * 60_000
-const MAX_CODE_CHARS = 64
-const MAX_MESSAGE_CHARS = 1000
-const CODE_RE = /^[A-Z][A-Z0-9_]*$/
 
-export type JoinReply = { ok: true } | { ok: false; code: string; message: string }
+export type JoinReply = { ok: true } | Refusal
 
 /**
  * Decides on an admission record from the peer `fromPeerMemberId` (already checked to be
@@ -60,40 +58,16 @@ export interface JoinHandlerOptions {
   log?: (format: string, ...args: unknown[]) => void
 }
 
-/** Reply frame bytes. Overlong codes and messages are cut, a bad code becomes REFUSED. */
+/** Reply frame bytes (net/reply-frame.ts: a bad code becomes REFUSED, long messages are cut). */
 export function encodeJoinReply(reply: JoinReply): Uint8Array {
-  if (reply.ok) return encodeCanonical({ v: 1, ok: true })
-  const code = CODE_RE.test(reply.code) ? reply.code.slice(0, MAX_CODE_CHARS) : 'REFUSED'
-  return encodeCanonical({
-    v: 1,
-    ok: false,
-    code,
-    message: String(reply.message).slice(0, MAX_MESSAGE_CHARS),
-  })
+  return encodeReplyFrame(reply)
 }
 
 /** Parses a reply frame; undefined when it is not one. Never throws. */
 export function decodeJoinReply(bytes: Uint8Array): JoinReply | undefined {
-  let v: unknown
-  try {
-    v = decodeCanonical(bytes)
-  } catch {
-    return undefined
-  }
-  if (!isPlainObject(v) || v.v !== 1) return undefined
-  if (v.ok === true && hasExactKeys(v, ['v', 'ok'])) return { ok: true }
-  if (
-    v.ok === false &&
-    hasExactKeys(v, ['v', 'ok', 'code', 'message']) &&
-    typeof v.code === 'string' &&
-    v.code.length <= MAX_CODE_CHARS &&
-    CODE_RE.test(v.code) &&
-    typeof v.message === 'string' &&
-    v.message.length <= MAX_MESSAGE_CHARS
-  ) {
-    return { ok: false, code: v.code, message: v.message }
-  }
-  return undefined
+  const r = decodeReplyFrame(bytes)
+  if (r?.ok !== true) return r
+  return hasExactKeys(r.map, ['v', 'ok']) ? { ok: true } : undefined
 }
 
 /**
