@@ -1,10 +1,11 @@
 /**
- * Helpers shared by every document kind: guarded writes and observation.
+ * Helpers shared by every document kind: guarded writes, observation, text bodies.
  */
 import type * as Y from 'yjs'
-import type { SchemaError } from './errors.js'
+import { OversizedError, type SchemaError } from './errors.js'
 import type { DocKind } from './ids.js'
-import { ok, type Result } from './result.js'
+import { err, ok, type Result } from './result.js'
+import { deepFreeze } from './validate.js'
 import { readMeta, safely } from './version.js'
 
 /** What every change function returns: ok, or why the document cannot be changed. */
@@ -50,4 +51,22 @@ export function observeDoc<T>(
   const handler = (): void => cb(read(doc))
   doc.on('update', handler)
   return () => doc.off('update', handler)
+}
+
+/**
+ * A snapshot of validated `content` with the document's text `body` (refused past
+ * `maxChars`) and its schema version, frozen: how narratives and echoes are read.
+ */
+export function withBody<T extends object>(
+  doc: Y.Doc,
+  content: T,
+  body: { name: string; maxChars: number },
+  schemaVersion: number,
+  docId: string | undefined,
+): Result<Readonly<T & { body: string; schemaVersion: number }>, SchemaError> {
+  const text = doc.getText(body.name)
+  if (text.length > body.maxChars) {
+    return err(new OversizedError(body.name, body.maxChars, text.length, docId))
+  }
+  return ok(deepFreeze({ ...content, body: text.toString(), schemaVersion }))
 }

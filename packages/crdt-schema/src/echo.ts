@@ -10,11 +10,11 @@
  */
 import * as v from 'valibot'
 import type * as Y from 'yjs'
-import { observeDoc, type WriteResult, writeDoc } from './document.js'
+import { observeDoc, type WriteResult, withBody, writeDoc } from './document.js'
 import { OversizedError, type SchemaError, SchemaValidationError } from './errors.js'
 import { MAX_ECHO_BODY_CHARS } from './limits.js'
 import { err, ok, type Result } from './result.js'
-import { deepFreeze, docIdSchema, TimestampSchema, TribeIdSchema, validate } from './validate.js'
+import { docIdSchema, TimestampSchema, TribeIdSchema, validate } from './validate.js'
 import { META, readMeta, safely, writeMeta } from './version.js'
 
 export const EchoContentSchema = v.object({
@@ -74,16 +74,12 @@ export function readEcho(doc: Y.Doc, docId?: string): Result<EchoSnapshot, Schem
       docId,
     )
     if (!content.ok) return content
-    const text = doc.getText(BODY)
-    if (text.length > MAX_ECHO_BODY_CHARS) {
-      return err(new OversizedError('body', MAX_ECHO_BODY_CHARS, text.length, docId))
-    }
-    return ok(
-      deepFreeze({
-        ...content.value,
-        body: text.toString(),
-        schemaVersion: meta.value.schemaVersion,
-      }),
+    return withBody(
+      doc,
+      content.value,
+      { name: BODY, maxChars: MAX_ECHO_BODY_CHARS },
+      meta.value.schemaVersion,
+      docId,
     )
   }, docId)
 }

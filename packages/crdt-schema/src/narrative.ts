@@ -14,7 +14,7 @@
  */
 import * as v from 'valibot'
 import type * as Y from 'yjs'
-import { type KindHooks, observeDoc, type WriteResult, writeDoc } from './document.js'
+import { type KindHooks, observeDoc, type WriteResult, withBody, writeDoc } from './document.js'
 import { OversizedError, type SchemaError, SchemaValidationError } from './errors.js'
 import {
   MAX_BODY_CHARS,
@@ -24,7 +24,7 @@ import {
   MAX_TITLE_CHARS,
 } from './limits.js'
 import { err, ok, type Result } from './result.js'
-import { deepFreeze, TimestampSchema, TribeIdSchema, validate } from './validate.js'
+import { TimestampSchema, TribeIdSchema, validate } from './validate.js'
 import { META, readMeta, safely, writeMeta } from './version.js'
 
 /** Moods the apps offer; any string up to `MAX_MOOD_CHARS` is accepted. */
@@ -150,16 +150,12 @@ export function readNarrative(doc: Y.Doc, docId?: string): Result<NarrativeSnaps
         : Object.fromEntries(doc.getMap<unknown>(CONTENT).entries())
     const content = validate(NarrativeContentSchema, raw, 'narrative', docId)
     if (!content.ok) return content
-    const text = doc.getText(BODY)
-    if (text.length > MAX_BODY_CHARS) {
-      return err(new OversizedError('body', MAX_BODY_CHARS, text.length, docId))
-    }
-    return ok(
-      deepFreeze({
-        ...content.value,
-        body: text.toString(),
-        schemaVersion: meta.value.schemaVersion,
-      }),
+    return withBody(
+      doc,
+      content.value,
+      { name: BODY, maxChars: MAX_BODY_CHARS },
+      meta.value.schemaVersion,
+      docId,
     )
   }, docId)
 }
