@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import type {
   AcceptResult,
   LinkCategory,
@@ -11,6 +11,7 @@ import { useLoad } from '../hooks.js'
 import type { TapestryStore } from '../store.js'
 import { ErrorNote } from './ErrorNote.js'
 import { SecretCode } from './SecretCode.js'
+import { TribeChoice } from './TribeChoice.js'
 
 interface Props {
   store: TapestryStore
@@ -142,34 +143,6 @@ export function LinksView({ store, names, tribes, generation }: Props) {
   )
 }
 
-/** A select of the steward's tribes, shown only when there is a choice. */
-function TribeChoice({
-  tribes,
-  value,
-  onChange,
-}: {
-  tribes: TribeSummary[]
-  value: string
-  onChange: (tribeId: string) => void
-}) {
-  useEffect(() => {
-    if (!tribes.some((t) => t.tribeId === value)) onChange(tribes[0]?.tribeId ?? '')
-  }, [tribes, value])
-  if (tribes.length < 2) return null
-  return (
-    <label class="inline">
-      <span>For</span>
-      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
-        {tribes.map((t) => (
-          <option key={t.tribeId} value={t.tribeId}>
-            {t.name}
-          </option>
-        ))}
-      </select>
-    </label>
-  )
-}
-
 function Propose({
   store,
   tribes,
@@ -204,7 +177,7 @@ function Propose({
   return (
     <form class="card" onSubmit={propose}>
       <h3>Propose a link</h3>
-      <TribeChoice tribes={tribes} value={tribeId} onChange={setTribeId} />
+      <TribeChoice label="For" tribes={tribes} value={tribeId} onChange={setTribeId} />
       <fieldset class="terms">
         <legend>What may cross</legend>
         {CATEGORIES.map((c) => (
@@ -264,7 +237,7 @@ function Accept({
   return (
     <form class="card" onSubmit={accept}>
       <h3>Accept an offer</h3>
-      <TribeChoice tribes={tribes} value={tribeId} onChange={setTribeId} />
+      <TribeChoice label="For" tribes={tribes} value={tribeId} onChange={setTribeId} />
       <label>
         <span>Offer code</span>
         <textarea rows={3} value={code} onInput={(e) => setCode(e.currentTarget.value)} />

@@ -5,6 +5,7 @@ import { useLoad } from '../hooks.js'
 import type { TapestryStore } from '../store.js'
 import { ErrorNote } from './ErrorNote.js'
 import { SecretCode } from './SecretCode.js'
+import { TribeChoice } from './TribeChoice.js'
 
 interface Props {
   store: TapestryStore
@@ -17,9 +18,6 @@ interface Props {
 /** The roster with roles, who is connected now, and invitations. */
 export function MembersView({ store, memberId, names, tribes, generation }: Props) {
   const [tribeId, setTribeId] = useState(tribes[0]?.tribeId ?? '')
-  useEffect(() => {
-    if (!tribes.some((t) => t.tribeId === tribeId)) setTribeId(tribes[0]?.tribeId ?? '')
-  }, [tribes, tribeId])
   const [peerTick, setPeerTick] = useState(0)
   useEffect(() => {
     const t = setInterval(() => setPeerTick((n) => n + 1), 5000)
@@ -40,18 +38,7 @@ export function MembersView({ store, memberId, names, tribes, generation }: Prop
   return (
     <section class="page members" aria-labelledby="members-title">
       <h2 id="members-title">Members and peers</h2>
-      {tribes.length > 1 && (
-        <label class="inline">
-          <span>Tribe</span>
-          <select value={tribeId} onChange={(e) => setTribeId(e.currentTarget.value)}>
-            {tribes.map((t) => (
-              <option key={t.tribeId} value={t.tribeId}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <TribeChoice label="Tribe" tribes={tribes} value={tribeId} onChange={setTribeId} />
       {tribes.length === 0 && (
         <p class="muted">You belong to no tribe yet. Join one with an invitation below.</p>
       )}
