@@ -64,14 +64,16 @@ export class ControlClient implements NodeApi {
 
   /**
    * Live document events until `signal` aborts. Reads the Server-Sent Events stream
-   * of /v1/events and decodes each event's update from base64.
+   * of /v1/events and decodes each event's update from base64. `onOpen` is called once
+   * the node has accepted the subscription, before any event.
    */
-  async *events(signal: AbortSignal): AsyncGenerator<DocumentEvent> {
+  async *events(signal: AbortSignal, onOpen?: () => void): AsyncGenerator<DocumentEvent> {
     const res = await fetch(`${this.base}/v1/events`, {
       headers: { authorization: `Bearer ${this.info.token}` },
       signal,
     })
     if (!res.ok || !res.body) throw new TapestryError('UNAUTHORIZED', `events: HTTP ${res.status}`)
+    onOpen?.()
     const decoder = new TextDecoder()
     let buffered = ''
     try {

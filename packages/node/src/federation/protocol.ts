@@ -17,7 +17,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { encodeRecord, tryDecodeRecord } from '../envelope/codec.js'
 import type { SignedRecord } from '../envelope/types.js'
 import { hasExactKeys } from '../invite/cbor.js'
-import { type FramedStream, firstFrame, framed, openFramedStream } from '../net/frames.js'
+import { firstFrame, framed, requestFrame } from '../net/frames.js'
 import { decodeReplyFrame, encodeReplyFrame, type Refusal } from '../net/reply-frame.js'
 import { LinkProtocolError } from './errors.js'
 
@@ -90,27 +90,22 @@ export async function serveLinkRequest(
  * failure, a timeout or a garbled reply throws LinkProtocolError.
  */
 export async function requestCountersign(
-  libp2p: Parameters<typeof openFramedStream>[0],
+  libp2p: Parameters<typeof requestFrame>[0],
   peer: PeerId,
   accept: SignedRecord,
   timeoutMs = DEFAULT_LINK_TIMEOUT_MS,
 ): Promise<LinkReply> {
   const signal = AbortSignal.timeout(timeoutMs)
-  let s: FramedStream | undefined
   try {
-    s = await openFramedStream(libp2p, peer, FEDERATE_PROTOCOL, {
+    const frame = await requestFrame(libp2p, peer, FEDERATE_PROTOCOL, encodeRecord(accept), {
       maxFrameLength: MAX_LINK_FRAME_BYTES,
       signal,
     })
-    await s.send(encodeRecord(accept), { signal })
-    const frame = await firstFrame(s, signal)
     if (frame === undefined) throw new LinkProtocolError(`${peer} closed without answering`)
     const reply = decodeLinkReply(frame)
     if (reply === undefined) throw new LinkProtocolError(`${peer} sent a garbled answer`)
-    await s.close({ signal }).catch(() => {})
     return reply
   } catch (err) {
-    s?.abort(err instanceof Error ? err : new Error(String(err)))
     if (err instanceof LinkProtocolError) throw err
     const why = signal.aborted ? 'no answer in time' : (err as Error).message
     throw new LinkProtocolError(`the link handshake with ${peer} failed: ${why}`)

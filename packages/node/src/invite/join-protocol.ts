@@ -27,7 +27,7 @@
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
 import { encodeRecord, tryDecodeRecord } from '../envelope/codec.js'
 import type { SignedRecord } from '../envelope/types.js'
-import { type FramedStream, firstFrame, handleFramed, openFramedStream } from '../net/frames.js'
+import { firstFrame, handleFramed, requestFrame } from '../net/frames.js'
 import { decodeReplyFrame, encodeReplyFrame, type Refusal } from '../net/reply-frame.js'
 import { ADMISSION_KIND, ADMISSION_REASONS, decodeAdmission } from './admission.js'
 import { hasExactKeys } from './cbor.js'
@@ -190,22 +190,16 @@ export async function requestJoin(
 ): Promise<JoinReply> {
   const timeout = AbortSignal.timeout(options.timeout ?? DEFAULT_JOIN_TIMEOUT_MS)
   const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal])
-  const request = encodeRecord(record)
-  let s: FramedStream | undefined
   try {
-    s = await openFramedStream(libp2p, peer, JOIN_PROTOCOL, {
+    const frame = await requestFrame(libp2p, peer, JOIN_PROTOCOL, encodeRecord(record), {
       maxFrameLength: MAX_JOIN_FRAME_BYTES,
       signal,
     })
-    await s.send(request, { signal })
-    const frame = await firstFrame(s, signal)
     if (frame === undefined) throw new JoinProtocolError(`${peer} closed without answering`)
     const reply = decodeJoinReply(frame)
     if (reply === undefined) throw new JoinProtocolError(`${peer} sent a garbled answer`)
-    await s.close({ signal }).catch(() => {})
     return reply
   } catch (err) {
-    s?.abort(err instanceof Error ? err : new Error(String(err)))
     if (err instanceof JoinProtocolError) throw err
     const why = timeout.aborted ? 'no answer in time' : (err as Error).message
     throw new JoinProtocolError(`could not join through ${peer}: ${why}`, { cause: err })

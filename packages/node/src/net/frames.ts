@@ -235,3 +235,28 @@ export async function firstFrame(
     signal.removeEventListener('abort', onAbort)
   }
 }
+
+/**
+ * One request, one reply (the join and federate handshakes): opens `protocol` to `peer`,
+ * sends `request`, and resolves to the first frame of the answer (undefined if the remote
+ * closed without one). The stream is closed after it, aborted on any error (rethrown).
+ */
+export async function requestFrame(
+  libp2p: Pick<Libp2p, 'dialProtocol'>,
+  peer: PeerId,
+  protocol: string,
+  request: Uint8Array,
+  options: { maxFrameLength: number; signal: AbortSignal },
+): Promise<Uint8Array | undefined> {
+  let s: FramedStream | undefined
+  try {
+    s = await openFramedStream(libp2p, peer, protocol, options)
+    await s.send(request, { signal: options.signal })
+    const frame = await firstFrame(s, options.signal)
+    await s.close({ signal: options.signal }).catch(() => {})
+    return frame
+  } catch (err) {
+    s?.abort(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+}

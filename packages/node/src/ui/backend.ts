@@ -187,10 +187,8 @@ class AttachedBackend implements UiBackend {
       if (info && info.memberId === this.memberId) {
         this.#client = new ControlClient(info)
         try {
-          await readEvents(info, signal, {
-            open: () => this.#setOnline(true),
-            event: (event) => this.#listeners.emit({ type: 'event', event }),
-          })
+          const events = this.#client.events(signal, () => this.#setOnline(true))
+          for await (const event of events) this.#listeners.emit({ type: 'event', event })
         } catch {
           // the node went away (stopped, killed): offline until it answers again
         }
@@ -216,46 +214,4 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true })
   })
-}
-
-/**
- * Reads the control API's /v1/events stream until it ends or `signal` aborts: calls
- * `open` once the node has accepted the subscription, then `event` per DocumentEvent.
- */
-async function readEvents(
-  info: Pick<ControlInfo, 'port' | 'token'>,
-  signal: AbortSignal,
-  on: { open: () => void; event: (e: DocumentEvent) => void },
-): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${info.port}/v1/events`, {
-    headers: { authorization: `Bearer ${info.token}` },
-    signal,
-  })
-  if (!res.ok || !res.body) {
-    throw new TapestryError('NODE_UNREACHABLE', `the node's events answered HTTP ${res.status}`)
-  }
-  on.open()
-  const decoder = new TextDecoder()
-  let buffered = ''
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffered += decoder.decode(chunk, { stream: true })
-      let end = buffered.indexOf('\n\n')
-      while (end >= 0) {
-        const block = buffered.slice(0, end)
-        buffered = buffered.slice(end + 2)
-        end = buffered.indexOf('\n\n')
-        if (!block.startsWith('data: ')) continue
-        const raw = JSON.parse(block.slice(6)) as Omit<DocumentEvent, 'update'> & {
-          update?: string
-        }
-        on.event({
-          ...raw,
-          update: raw.update ? new Uint8Array(Buffer.from(raw.update, 'base64')) : undefined,
-        } as DocumentEvent)
-      }
-    }
-  } catch (err) {
-    if (!signal.aborted) throw err
-  }
 }
