@@ -351,6 +351,12 @@ export interface RosterView {
   readonly currentEpoch: SwarmKeyEpoch | undefined
   isMember(memberId: string): boolean
   isSteward(memberId: string): boolean
+  /**
+   * Was `memberId` a steward at time `at` (an admission's or revocation's claimed time)?
+   * A steward's signature counts until their earliest removal: what they signed for a
+   * time before it stays valid, what is dated at or after it does not.
+   */
+  wasStewardAt(memberId: string, at: number): boolean
   removed(memberId: string): boolean
   /**
    * The merged cut-off of a removed member: per writer key, the highest sequence
@@ -369,6 +375,10 @@ export function foldRoster(snapshot: RosterSnapshot): RosterView {
     cutoffs.set(r.memberId, merged)
   }
   for (const c of cutoffs.values()) Object.freeze(c)
+  const removedAt = new Map<string, number>()
+  for (const r of snapshot.removals) {
+    removedAt.set(r.memberId, Math.min(removedAt.get(r.memberId) ?? Infinity, r.at))
+  }
   const members = Object.keys(snapshot.members)
     .filter((m) => !cutoffs.has(m))
     .sort()
@@ -383,6 +393,10 @@ export function foldRoster(snapshot: RosterSnapshot): RosterView {
     currentEpoch: snapshot.epochs.at(-1),
     isMember: (m: string) => current.has(m),
     isSteward: (m: string) => stewardSet.has(m),
+    wasStewardAt: (m: string, at: number) =>
+      Object.hasOwn(snapshot.members, m) &&
+      snapshot.members[m]?.role === 'steward' &&
+      at < (removedAt.get(m) ?? Infinity),
     removed: (m: string) => cutoffs.has(m),
     cutoff: (m: string) => cutoffs.get(m),
     invitationRevoked: (id: string) => Object.hasOwn(snapshot.revokedInvitations, id),

@@ -5,15 +5,17 @@
  *
  * @example
  * ```ts
- * import { createIdentity, TapestryNode } from '@tapestry/node'
+ * import { createIdentity, Tapestry } from '@tapestry/node'
  *
  * const dataDir = '/tmp/ada'
  * await createIdentity(dataDir, 'Ada')          // identity.key, mode 0600
- * const node = await TapestryNode.open({ dataDir })
+ * const tapestry = await Tapestry.open({ dataDir })   // offline: the documents on disk
+ * const { node } = tapestry
  * const { tribeId } = await node.createTribe('River Folk')
  * const { narrativeId } = await node.narrate({ tribeId, title: 'The flood', body: 'We carried the boats…' })
  * console.log(await node.show(narrativeId))     // durable before narrate() resolved
- * await node.close()
+ * await tapestry.start({ mdns: true })          // mesh, control API, join, federation
+ * await tapestry.close()
  * ```
  */
 import './polyfill.js'
@@ -37,4 +39,9 @@ export {
   memberIdFromPublicKey,
   publicKeyFromMemberId,
 } from './identity/index.js'
+export {
+  type StartOptions,
+  Tapestry,
+  type TapestryEvent,
+} from './root/tapestry.js'
 export * from './store/index.js'

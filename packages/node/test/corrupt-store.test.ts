@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { NarrativeView } from '../src/core/node-api.js'
-import { TapestryNode } from '../src/core/tapestry-node.js'
 import { createIdentity } from '../src/identity/index.js'
+import { Tapestry } from '../src/root/tapestry.js'
 import { CliSandbox } from './helpers/cli.js'
 import { readAllFiles } from './helpers/store-files.js'
 
@@ -24,13 +24,13 @@ let pristine: string
 beforeAll(async () => {
   pristine = await mkdtemp(join(tmpdir(), 'tapestry-pristine-'))
   await createIdentity(pristine, 'Ada')
-  let node = await TapestryNode.open({ dataDir: pristine })
+  let node = (await Tapestry.open({ dataDir: pristine })).node
   await node.createTribe('River Folk')
   await node.narrate({ title: TITLES[0]!, body: 'one' })
   await node.narrate({ title: TITLES[1]!, body: 'two' })
   await node.close()
   // Reopening turns the log into a table; the third narrative stays in the new log.
-  node = await TapestryNode.open({ dataDir: pristine })
+  node = (await Tapestry.open({ dataDir: pristine })).node
   await node.narrate({ title: TITLES[2]!, body: 'three' })
   await node.close()
 })

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { TapestryNode } from '../src/core/tapestry-node.js'
 import { createIdentity } from '../src/identity/index.js'
+import { Tapestry } from '../src/root/tapestry.js'
 import { checkLevelLogs } from '../src/store/log-check.js'
 import { withTimeout } from './helpers/cli.js'
 
@@ -113,7 +113,7 @@ describe('durability under SIGKILL', () => {
     const random = rng(seed)
     dataDir = await mkdtemp(join(tmpdir(), 'tapestry-durability-'))
     await createIdentity(dataDir, 'Ada')
-    const setup = await TapestryNode.open({ dataDir })
+    const setup = (await Tapestry.open({ dataDir })).node
     await setup.createTribe('River Folk')
     await setup.close()
 
@@ -131,7 +131,7 @@ describe('durability under SIGKILL', () => {
 
       // LevelDB would drop a damaged log record without a word: there must be none.
       expect(await checkLevelLogs(join(dataDir, 'store')), where).toBeUndefined()
-      const node = await TapestryNode.open({ dataDir })
+      const node = (await Tapestry.open({ dataDir })).node
       try {
         for (const ack of acks) {
           const shown = await node.show(ack.id).catch((err: Error) => {
@@ -150,7 +150,7 @@ describe('durability under SIGKILL', () => {
     }
 
     // Everything acknowledged in every run, once more from a fresh open.
-    const node = await TapestryNode.open({ dataDir })
+    const node = (await Tapestry.open({ dataDir })).node
     try {
       const stored = new Map((await node.narratives({})).map((n) => [n.id, n]))
       for (const ack of all) {

@@ -20,7 +20,6 @@ let net: TestNet
 let tribes: TwoTribes | undefined
 const hosts: TribeHost[] = []
 afterEach(async () => {
-  tribes?.detach()
   tribes = undefined
   await Promise.all(hosts.splice(0).map((h) => h.stop()))
   await net?.cleanup()
@@ -30,7 +29,7 @@ const hex = (k: Uint8Array | undefined) => (k ? Buffer.from(k).toString('hex') :
 
 async function linkKeys(name: string, linkId: string) {
   const nets = await net.node(name).replication.networks()
-  return nets.find((n) => n.tribeId === linkId)?.keys
+  return nets.find((n) => n.id === linkId)?.keys
 }
 
 /** A roster as `name`'s node holds it (its envelopes, folded). */

@@ -17,7 +17,6 @@ let net: TestNet
 let tribes: TwoTribes | undefined
 const hosts: TribeHost[] = []
 afterEach(async () => {
-  tribes?.detach()
   tribes = undefined
   await Promise.all(hosts.splice(0).map((h) => h.stop()))
   await net?.cleanup()

@@ -14,10 +14,10 @@ import {
   TARGETS,
   unappliableUpdate,
 } from '../src/chaos/fuzz.js'
-import { TapestryNode } from '../src/core/tapestry-node.js'
 import { clientIdFor } from '../src/envelope/client-ids.js'
 import { signEnvelope } from '../src/envelope/sign.js'
 import { createIdentity, Identity } from '../src/identity/identity.js'
+import { Tapestry } from '../src/root/tapestry.js'
 
 /**
  * The short fuzz run of CI: every decoder that reads a peer's bytes gets a share of
@@ -79,7 +79,7 @@ describe(`fuzzing the decoders of peer bytes (seed ${SEED}; replay with TAPESTRY
     const dir = await mkdtemp(join(tmpdir(), 'tapestry-poison-'))
     try {
       const id = await createIdentity(dir, 'Ada')
-      let node = await TapestryNode.open({ dataDir: dir })
+      let node = (await Tapestry.open({ dataDir: dir })).node
       await node.createTribe('t')
       const { narrativeId } = await node.narrate({ title: 'victim', body: 'It rained for days' })
       const base = new Y.Doc()
@@ -90,7 +90,7 @@ describe(`fuzzing the decoders of peer bytes (seed ${SEED}; replay with TAPESTRY
       const update = unappliableUpdate(base, clientIdFor(device.publicKey, device.writerId))
       expect(update).toBeDefined()
       await node.close()
-      node = await TapestryNode.open({ dataDir: dir }) // the document's replica is closed
+      node = (await Tapestry.open({ dataDir: dir })).node // the document's replica is closed
       try {
         const env = await signEnvelope(device, { docId: narrativeId, seq: 1, update: update! })
         const res = await node.replication.ingestEnvelopes([env], node.memberId)

@@ -1,7 +1,8 @@
 import '../src/polyfill.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MESH_WEIGHTS, nextAction, rng } from '../src/chaos/schedule.js'
-import { TapestryNode } from '../src/core/tapestry-node.js'
+import type { TapestryNode } from '../src/core/tapestry-node.js'
+import { Tapestry } from '../src/root/tapestry.js'
 import { converged, makeTribe, TestNet, titles, waitFor } from './helpers/mesh-nodes.js'
 
 let net: TestNet
@@ -52,7 +53,7 @@ describe('mesh: a seeded random schedule over 5 nodes', () => {
           }
           case 'offline-write': {
             // a write made offline, on a stopped node's store
-            const node = await TapestryNode.open({ dataDir: net.get(action.who).dir })
+            const node = (await Tapestry.open({ dataDir: net.get(action.who).dir })).node
             try {
               await write(node, `${action.who}(offline)`, step)
             } finally {

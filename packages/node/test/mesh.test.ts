@@ -72,8 +72,7 @@ describe('mesh: real nodes over TCP on 127.0.0.1', () => {
     await net.node('a').narrate({ title: 'a while c is away', body: 'a' })
     // c writes offline (node open, no mesh), then comes back (redials b from its peer store)
     await net.start('c')
-    await net.mesh('c').stop()
-    net.get('c').mesh = undefined
+    await net.offline('c')
     await net.node('c').narrate({ title: 'c offline', body: 'c' })
     await net.start('c')
     await waitFor(() => net.connected('c', 'b', tribeId), 20_000, 'c redials b')

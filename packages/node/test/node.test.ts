@@ -6,9 +6,10 @@ import { readNarrative } from '@tapestry/crdt-schema'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocumentEvent } from '../src/core/node-api.js'
-import { TapestryNode } from '../src/core/tapestry-node.js'
+import type { TapestryNode } from '../src/core/tapestry-node.js'
 import { NotFoundError, UsageError } from '../src/errors.js'
 import { createIdentity } from '../src/identity/index.js'
+import { Tapestry } from '../src/root/tapestry.js'
 import { filesContaining } from './helpers/store-files.js'
 
 /** TapestryNode in-process: the NodeApi the CLI and the control API are built on. */
@@ -17,7 +18,7 @@ let dataDir: string
 let node: TapestryNode | undefined
 
 const open = async () => {
-  node = await TapestryNode.open({ dataDir })
+  node = (await Tapestry.open({ dataDir })).node
   return node
 }
 const reopen = async () => {
@@ -90,7 +91,7 @@ describe('TapestryNode', () => {
     const other = await mkdtemp(join(tmpdir(), 'tapestry-node-other-'))
     try {
       await createIdentity(other, 'Bo')
-      const bo = await TapestryNode.open({ dataDir: other })
+      const bo = (await Tapestry.open({ dataDir: other })).node
       await bo.createTribe('Elsewhere')
       const { narrativeId: foreign } = await bo.narrate({ title: 'theirs', body: 'b' })
       await bo.close()

@@ -9,12 +9,13 @@ import { DocumentSet } from '../src/core/documents.js'
 import { admissionsFold } from '../src/core/invitations.js'
 import { cutoffKey } from '../src/core/node-replication.js'
 import { computeCutoff, epochTainted, Removals } from '../src/core/removal.js'
-import { TapestryNode } from '../src/core/tapestry-node.js'
+import type { TapestryNode } from '../src/core/tapestry-node.js'
 import { TribeKeys } from '../src/core/tribe-keys.js'
 import { paths } from '../src/data-dir.js'
 import { writerKey } from '../src/envelope/index.js'
 import type { Envelope } from '../src/envelope/types.js'
 import { createIdentity, Identity } from '../src/identity/index.js'
+import { Tapestry } from '../src/root/tapestry.js'
 import { type EnvelopeStore, LevelEnvelopeStore, MemoryEnvelopeStore } from '../src/store/index.js'
 import { pull } from './helpers/tribe.js'
 
@@ -37,7 +38,7 @@ async function makeRig(name: string): Promise<Rig> {
   const dataDir = await mkdtemp(join(tmpdir(), `tapestry-rm-${name.toLowerCase()}-`))
   await createIdentity(dataDir, name)
   const store = new LevelEnvelopeStore(paths.store(dataDir))
-  const node = await TapestryNode.open({ dataDir, store })
+  const node = (await Tapestry.open({ dataDir, store })).node
   return { name, dataDir, store, node, keys: new TribeKeys(dataDir) }
 }
 
@@ -217,7 +218,7 @@ describe('removal rotates the swarm key', () => {
     const { narrativeId: fresh } = await ada.node.narrate({ tribeId, title: 'New', body: 'x' })
     expect(await ada.node.replication.visibleDocuments(tribeId, bo.node.memberId)).toEqual([])
     expect(await ada.node.replication.envelopesFor(fresh, new Map(), bo.node.memberId)).toEqual([])
-    expect((await ada.node.replication.networks()).map((n) => n.tribeId)).toEqual([tribeId])
+    expect((await ada.node.replication.networks()).map((n) => n.id)).toEqual([tribeId])
 
     // If the removal reaches Bo anyway, Bo's node forgets the tribe's keys.
     await deliverRoster(ada, bo, tribeId)

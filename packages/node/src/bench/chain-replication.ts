@@ -64,7 +64,7 @@ async function run(ctx: WorkloadContext) {
     const onB = count(b)
     const onC = count(c)
     let produced = 0
-    const stopA = a.node.replication.onStored((item) => {
+    const stopA = a.node.onStored((item) => {
       if (item.type === 'envelope' && docs.has(item.envelope.docId)) produced++
     })
     const perDoc = Math.ceil(total / DOCS)

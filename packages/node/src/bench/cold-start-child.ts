@@ -3,16 +3,16 @@
  * resident memory are the node's own): `node --expose-gc cold-start-child.js DATA_DIR
  * [--heap-snapshot FILE_PREFIX]`. Prints one JSON line on stdout.
  *
- * Ready means what `tapestry start` does before it serves: TapestryNode.open, the list of
- * tribes, and Mesh.start (a host per tribe listening on 127.0.0.1, mDNS off). Memory is
+ * Ready means what `tapestry start` does before it serves: Tapestry.open, the list of
+ * tribes, and Tapestry.start (a host per tribe listening on 127.0.0.1, mDNS off, the control
+ * API, the join and federation handshakes). Memory is
  * the RSS (and heap) growth from just before open to ready, after a full GC each side.
  */
 import '../polyfill.js'
 import { writeHeapSnapshot } from 'node:v8'
 
 const t0 = performance.now()
-const { TapestryNode } = await import('../core/tapestry-node.js')
-const { Mesh } = await import('../mesh/mesh.js')
+const { Tapestry } = await import('../root/tapestry.js')
 const importSeconds = (performance.now() - t0) / 1000
 
 const dataDir = process.argv[2]
@@ -33,26 +33,19 @@ const before = process.memoryUsage()
 const snapBefore = snapPrefix ? writeHeapSnapshot(`${snapPrefix}-before.heapsnapshot`) : undefined
 
 const s0 = performance.now()
-const node = await TapestryNode.open({ dataDir, running: true })
+const tapestry = await Tapestry.open({ dataDir })
+const node = tapestry.node
 const t1 = performance.now()
 const tribes = await node.tribes()
 const t2 = performance.now()
-const mesh = await Mesh.start({
-  replication: node.replication,
-  privateKey: node.identity.privateKey,
-  dataDir,
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-})
-node.attachNetwork({ listenAddrs: (id) => mesh.host(id)?.addrs() ?? [], peers: () => [] })
+await tapestry.start({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
 const ready = performance.now()
 
 await settle()
 const after = process.memoryUsage()
 const snapAfter = snapPrefix ? writeHeapSnapshot(`${snapPrefix}-after.heapsnapshot`) : undefined
 const documents = (await node.status()).documents
-await mesh.stop()
-await node.close()
+await tapestry.close()
 
 process.stdout.write(
   `${JSON.stringify({

@@ -115,7 +115,7 @@ async function run(ctx: WorkloadContext) {
       goal: '≤ 1 s',
       details: {
         node: sizeNote,
-        ready: 'TapestryNode.open + tribes() + Mesh.start (one host, 127.0.0.1, mDNS off)',
+        ready: 'Tapestry.open + tribes() + start (one host, 127.0.0.1, mDNS off)',
         'open s': r.openSeconds,
         'tribes s': r.tribesSeconds,
         'mesh start s': r.meshSeconds,
@@ -150,7 +150,7 @@ async function run(ctx: WorkloadContext) {
       title: 'cold-start: ready time against documents',
       xLabel: 'narratives held',
       yLabel: 'seconds',
-      lines: [{ label: 'TapestryNode.open + Mesh.start', points: startPoints }],
+      lines: [{ label: 'Tapestry.open + start', points: startPoints }],
     },
     {
       title: 'memory: node growth against documents',

@@ -16,18 +16,21 @@ import { ok, type WriteResult } from '@tapestry/crdt-schema'
 import type * as Y from 'yjs'
 import type { DocumentSet } from '../core/documents.js'
 import type { DocumentEvent } from '../core/node-api.js'
-import { TapestryNode } from '../core/tapestry-node.js'
+import type { TapestryNode } from '../core/tapestry-node.js'
 import { encodeEnvelope, encodeRecord } from '../envelope/codec.js'
 import type { DocId, Envelope, SignedRecord } from '../envelope/types.js'
 import { createIdentity } from '../identity/identity.js'
-import { Mesh, type MeshEvent, type MeshOptions } from '../mesh/mesh.js'
+import type { Mesh, MeshEvent } from '../mesh/mesh.js'
+import { type StartOptions, Tapestry } from '../root/tapestry.js'
 import { LevelEnvelopeStore } from '../store/level-store.js'
 
 export interface BenchNode {
   readonly name: string
   readonly dir: string
   readonly memberId: string
-  node: TapestryNode
+  /** The node as the composition root runs it. */
+  readonly tapestry: Tapestry
+  readonly node: TapestryNode
   mesh: Mesh | undefined
 }
 
@@ -37,35 +40,32 @@ export const BENCH_SYNC = { progressIntervalMs: 50 } as const
 /** Creates an identity in `dir` and opens its node (running: it serves a mesh). */
 export async function createMember(dir: string, name: string): Promise<BenchNode> {
   const id = await createIdentity(dir, name)
-  const node = await TapestryNode.open({ dataDir: dir, running: true })
-  return { name, dir, memberId: id.memberId, node, mesh: undefined }
+  const tapestry = await Tapestry.open({ dataDir: dir })
+  return { name, dir, memberId: id.memberId, tapestry, node: tapestry.node, mesh: undefined }
 }
 
 /** Opens an existing member directory. */
 export async function openMember(dir: string, name: string): Promise<BenchNode> {
-  const node = await TapestryNode.open({ dataDir: dir, running: true })
-  return { name, dir, memberId: node.memberId, node, mesh: undefined }
+  const tapestry = await Tapestry.open({ dataDir: dir })
+  return { name, dir, memberId: tapestry.memberId, tapestry, node: tapestry.node, mesh: undefined }
 }
 
-export async function startMesh(n: BenchNode, opts: Partial<MeshOptions> = {}): Promise<Mesh> {
-  const mesh = await Mesh.start({
-    replication: n.node.replication,
-    privateKey: n.node.identity.privateKey,
-    dataDir: n.dir,
+export async function startMesh(n: BenchNode, opts: StartOptions = {}): Promise<Mesh> {
+  await n.tapestry.start({
     listen: ['/ip4/127.0.0.1/tcp/0'],
     mdns: false,
     name: n.name,
     sync: BENCH_SYNC,
     ...opts,
   })
+  const mesh = n.tapestry.mesh!
   n.mesh = mesh
   return mesh
 }
 
 export async function stopNode(n: BenchNode): Promise<void> {
-  await n.mesh?.stop().catch(() => {})
   n.mesh = undefined
-  await n.node.close().catch(() => {})
+  await n.tapestry.close().catch(() => {})
 }
 
 /** A tribe founded by `founder`; every other member admitted and given the swarm key. */

@@ -122,7 +122,7 @@ async function catchUp(ctx: WorkloadContext) {
 
     // 2. Offline edits on the founder, one envelope each.
     const missing: Envelope[] = []
-    const unsubscribe = founder.node.replication.onStored((item) => {
+    const unsubscribe = founder.node.onStored((item) => {
       if (item.type === 'envelope') missing.push(item.envelope)
     })
     const text = 'y'.repeat(charsPerEdit)

@@ -18,8 +18,7 @@
  */
 import '../polyfill.js'
 import { createInterface } from 'node:readline'
-import { TapestryNode } from '../core/tapestry-node.js'
-import { Mesh } from '../mesh/mesh.js'
+import { Tapestry } from '../root/tapestry.js'
 import { CHAOS_MESH } from './mesh-tuning.js'
 
 interface Item {
@@ -41,14 +40,10 @@ if (!dataDir || !name) {
 }
 const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`)
 
-const node = await TapestryNode.open({ dataDir, running: true })
-const mesh = await Mesh.start({
-  ...CHAOS_MESH,
-  replication: node.replication,
-  privateKey: node.identity.privateKey,
-  dataDir,
-  name,
-})
+const tapestry = await Tapestry.open({ dataDir })
+await tapestry.start({ ...CHAOS_MESH, name })
+const node = tapestry.node
+const mesh = tapestry.mesh!
 const tribeId = () => mesh.networks()[0]?.tribeId
 const dialOne = (addr: string) => {
   const t = tribeId()
@@ -81,8 +76,7 @@ async function run(c: Command): Promise<void> {
       for (const item of c.items) await narrate(item)
       return
     case 'exit':
-      await mesh.stop()
-      await node.close()
+      await tapestry.close()
       process.exit(0)
   }
 }

@@ -13,9 +13,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Connection } from '@libp2p/interface'
 import type { Replication } from '../core/replication.js'
-import { TapestryNode } from '../core/tapestry-node.js'
+import type { TapestryNode } from '../core/tapestry-node.js'
 import { createIdentity, Identity } from '../identity/identity.js'
-import { Mesh } from '../mesh/mesh.js'
+import type { Mesh } from '../mesh/mesh.js'
+import { Tapestry } from '../root/tapestry.js'
 import { CHAOS_MESH } from './mesh-tuning.js'
 
 export type MemberKind = 'node' | 'child' | 'rogue'
@@ -28,6 +29,8 @@ export interface ChaosMember {
   readonly memberId: string
   /** A second writer of the member (same key, its own writer id): the rogue forges with it. */
   readonly device: Identity
+  /** The member's node as the composition root runs it (in-process members). */
+  tapestry: Tapestry | undefined
   node: TapestryNode | undefined
   mesh: Mesh | undefined
   child: ChildNode | undefined
@@ -181,6 +184,8 @@ export interface ClusterOptions {
   rogue?: string
   /** Wraps a member's replication before its mesh gets it (observers, the rogue). */
   wrap?: (m: ChaosMember, r: Replication) => Replication
+  /** Called when an in-process member's network is up (the rogue pushes through it). */
+  started?: (m: ChaosMember) => void
   log?: (line: string) => void
 }
 
@@ -215,23 +220,28 @@ export class ChaosCluster {
         dir,
         memberId: id.memberId,
         device: new Identity(id.privateKey, new Uint8Array(randomBytes(8)), name),
+        tapestry: undefined,
         node: undefined,
         mesh: undefined,
         child: undefined,
       })
     }
     const founder = c.get(opts.nodes[0]!)
-    founder.node = await TapestryNode.open({ dataDir: founder.dir, running: true })
+    founder.tapestry = await Tapestry.open({ dataDir: founder.dir })
+    founder.node = founder.tapestry.node
     const { tribeId } = await founder.node.createTribe('chaos tribe')
     c.tribeId = tribeId
     const key = await founder.node.swarmKey(tribeId)
     for (const [name] of all.slice(1)) {
       const m = c.get(name)
       await founder.node.admitMember(tribeId, { memberId: m.memberId, name })
-      const node = await TapestryNode.open({ dataDir: m.dir, running: true })
-      await node.adoptSwarmKey(tribeId, key)
-      if (m.kind === 'child') await node.close()
-      else m.node = node
+      const tapestry = await Tapestry.open({ dataDir: m.dir })
+      await tapestry.node.adoptSwarmKey(tribeId, key)
+      if (m.kind === 'child') await tapestry.close()
+      else {
+        m.tapestry = tapestry
+        m.node = tapestry.node
+      }
     }
     return c
   }
@@ -269,16 +279,17 @@ export class ChaosCluster {
       return
     }
     if (m.mesh) return
-    m.node ??= await TapestryNode.open({ dataDir: m.dir, running: true })
-    const replication = this.opts.wrap ? this.opts.wrap(m, m.node.replication) : m.node.replication
-    const mesh = await Mesh.start({
+    m.tapestry ??= await Tapestry.open({ dataDir: m.dir })
+    m.node = m.tapestry.node
+    const wrap = this.opts.wrap
+    await m.tapestry.start({
       ...CHAOS_MESH,
-      replication,
-      privateKey: m.node.identity.privateKey,
-      dataDir: m.dir,
       name,
+      ...(wrap ? { replication: (r: Replication) => wrap(m, r) } : {}),
     })
+    const mesh = m.tapestry.mesh!
     m.mesh = mesh
+    this.opts.started?.(m)
     const libp2p = mesh.host(this.tribeId)?.libp2p
     libp2p?.addEventListener('connection:open', (e) => this.#guard(m, e.detail))
     for (const c of libp2p?.getConnections() ?? []) this.#guard(m, c)
@@ -293,11 +304,11 @@ export class ChaosCluster {
       m.child = undefined
       return
     }
-    const { mesh, node } = m
+    const { tapestry } = m
+    m.tapestry = undefined
     m.mesh = undefined
     m.node = undefined
-    await mesh?.stop()
-    await node?.close()
+    await tapestry?.close()
   }
 
   /** Dials `b` from `a` (a child dials through a command). Refused across a partition. */

@@ -29,7 +29,7 @@ import { decode as cborDecode, encode as cborEncode } from 'cborg'
 import fc from 'fast-check'
 import * as Y from 'yjs'
 import type { Replication } from '../core/replication.js'
-import { TapestryNode } from '../core/tapestry-node.js'
+import type { TapestryNode } from '../core/tapestry-node.js'
 import { clientIdFor } from '../envelope/client-ids.js'
 import {
   encodeEnvelope,
@@ -48,6 +48,7 @@ import { parseInviteCode } from '../invite/invitation.js'
 import { checkJoinRequest, decodeJoinReply, encodeJoinReply } from '../invite/join-protocol.js'
 import { BadSwarmKeyError } from '../net/errors.js'
 import { decodeSwarmKey, encodeSwarmKey, generateSwarmKey } from '../net/swarm-key.js'
+import { Tapestry } from '../root/tapestry.js'
 import { LevelEnvelopeStore } from '../store/level-store.js'
 import { decodeMessage, encodeMessage } from '../sync/codec.js'
 import { SyncDecodeError } from '../sync/errors.js'
@@ -87,9 +88,9 @@ export async function buildCorpus(): Promise<Corpus> {
   await createIdentity(db, 'Bo')
   await createIdentity(dc, 'Cy')
   const store = new LevelEnvelopeStore(join(da, 'store'))
-  const a = await TapestryNode.open({ dataDir: da, store })
-  const b = await TapestryNode.open({ dataDir: db })
-  const c = await TapestryNode.open({ dataDir: dc })
+  const a = (await Tapestry.open({ dataDir: da, store })).node
+  const b = (await Tapestry.open({ dataDir: db })).node
+  const c = (await Tapestry.open({ dataDir: dc })).node
   const { tribeId } = await a.createTribe('Fuzz Folk')
   await a.admitMember(tribeId, { memberId: b.memberId, name: 'Bo' })
   const n1 = await a.narrate({ title: 'The flood', body: 'It rained for days', tags: ['river'] })

@@ -23,6 +23,7 @@ import { envelopeSigningInput, recordSigningInput } from '../envelope/codec.js'
 import { signEnvelope, signRecord } from '../envelope/sign.js'
 import { ENVELOPE_VERSION, type Envelope, type SignedRecord } from '../envelope/types.js'
 import { type Identity, publicKeyFromMemberId } from '../identity/identity.js'
+import type { Mesh } from '../mesh/mesh.js'
 import type { Rng } from './schedule.js'
 
 export type ForgeryKind =
@@ -46,7 +47,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 export class Rogue {
   readonly forged: Forgery[] = []
-  readonly #listeners = new Set<(item: StoredItem) => void>()
+  #mesh: Pick<Mesh, 'offer'> | undefined
   readonly #records = new Map<string, SignedRecord[]>()
   readonly #seq = new Map<string, number>()
 
@@ -55,22 +56,11 @@ export class Rogue {
     readonly device: Identity,
   ) {}
 
-  /** The replication the rogue's mesh uses: the real one, plus forged items. */
+  /** The replication the rogue's mesh uses: the real one, plus forged records. */
   wrap(real: Replication): Replication {
     const extra = this.#records
-    const listeners = this.#listeners
     return new Proxy(real, {
       get(target, prop) {
-        if (prop === 'onStored') {
-          return (l: (item: StoredItem) => void) => {
-            listeners.add(l)
-            const off = target.onStored(l)
-            return () => {
-              listeners.delete(l)
-              off()
-            }
-          }
-        }
         if (prop === 'recordsFor') {
           return async (docId: string, peer: string) => [
             ...(await target.recordsFor(docId, peer)),
@@ -83,8 +73,13 @@ export class Rogue {
     })
   }
 
+  /** Where forged items are pushed: the rogue's running mesh (none while it is down). */
+  attach(mesh: Pick<Mesh, 'offer'> | undefined): void {
+    this.#mesh = mesh
+  }
+
   #emit(item: StoredItem): void {
-    for (const l of this.#listeners) l(item)
+    this.#mesh?.offer(item)
   }
 
   /** Current Yjs state of a document as the rogue's node holds it. */

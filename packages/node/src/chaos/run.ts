@@ -22,9 +22,10 @@ import '../polyfill.js'
 import * as Y from 'yjs'
 import type { NarrativeView } from '../core/node-api.js'
 import type { IngestResult, Replication } from '../core/replication.js'
-import { TapestryNode } from '../core/tapestry-node.js'
+import type { TapestryNode } from '../core/tapestry-node.js'
 import type { Envelope, SignedRecord } from '../envelope/types.js'
 import { TapestryError } from '../errors.js'
+import { Tapestry } from '../root/tapestry.js'
 import { ChaosCluster, type ChaosMember, type ChildAck } from './cluster.js'
 import { scanForMarkers } from './disk-scan.js'
 import { Rogue } from './rogue.js'
@@ -185,6 +186,9 @@ class Schedule {
       children: this.children,
       ...(this.rogueName ? { rogue: this.rogueName } : {}),
       wrap: (m, r) => this.#wrap(m, r),
+      started: (m) => {
+        if (m.kind === 'rogue') this.rogue?.attach(m.mesh)
+      },
     })
     const c = this.cluster
     if (this.rogueName) this.rogue = new Rogue(c.get(this.rogueName).device)
@@ -478,7 +482,7 @@ class Schedule {
 
   async offlineWrite(who: string): Promise<void> {
     const m = this.cluster.get(who)
-    const node = await TapestryNode.open({ dataDir: m.dir })
+    const node = (await Tapestry.open({ dataDir: m.dir })).node
     try {
       await this.inProcessWrite(m, node, false)
     } finally {

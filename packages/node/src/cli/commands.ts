@@ -3,10 +3,10 @@ import type { Command } from 'commander'
 import { ControlClient } from '../api/control-client.js'
 import { readControlInfo } from '../api/control-file.js'
 import type { NarrativeView, NodeApi } from '../core/node-api.js'
-import { TapestryNode } from '../core/tapestry-node.js'
 import { paths, resolveDataDir } from '../data-dir.js'
 import { TapestryError, UsageError } from '../errors.js'
 import { createIdentity } from '../identity/index.js'
+import { Tapestry } from '../root/tapestry.js'
 import { probeLock } from '../store/index.js'
 import { registerFederationCommands } from './federation-commands.js'
 import { registerInviteCommands } from './invite-commands.js'
@@ -36,11 +36,12 @@ async function withApi<T>(globals: Globals, fn: (api: NodeApi) => Promise<T>): P
     }
     return fn(new ControlClient(info))
   }
-  const node = await TapestryNode.open({ dataDir })
+  // No node runs here: open one for this command only (offline, as the root opens it).
+  const tapestry = await Tapestry.open({ dataDir })
   try {
-    return await fn(node)
+    return await fn(tapestry.node)
   } finally {
-    await node.close()
+    await tapestry.close()
   }
 }
 

@@ -1,10 +1,8 @@
 import '../polyfill.js'
-import { removeControlInfo, writeControlInfo } from '../api/control-file.js'
-import { startControlServer } from '../api/control-server.js'
-import { TapestryNode } from '../core/tapestry-node.js'
-import { attachFederation, type FederationEvent } from '../federation/attach.js'
-import { attachJoin, type JoinEvent } from '../mesh/join.js'
-import { Mesh, type MeshEvent } from '../mesh/mesh.js'
+import type { FederationEvent } from '../federation/attach.js'
+import type { JoinEvent } from '../mesh/join.js'
+import type { MeshEvent } from '../mesh/mesh.js'
+import { Tapestry, type TapestryEvent } from '../root/tapestry.js'
 import { type Output, short } from './output.js'
 
 export interface RunNodeOptions {
@@ -19,10 +17,9 @@ export interface RunNodeOptions {
 }
 
 /**
- * `tapestry start`: open the node, start its mesh (one host per tribe), serve the control
- * API, announce readiness (`ready` with every host's addresses), print peer and sync
- * events, and run until SIGINT/SIGTERM. Shutdown closes the API first so no request
- * lands on a closing store, then the mesh, then the node (which flushes pending writes).
+ * `tapestry start`: open and start the node through the composition root (root/tapestry.ts:
+ * mesh, control API, join and federation), announce readiness (`ready` with every host's
+ * addresses), print peer, sync, join and link events, and run until SIGINT/SIGTERM.
  */
 export async function runNode({
   dataDir,
@@ -31,37 +28,18 @@ export async function runNode({
   bootstrap,
   mdns,
 }: RunNodeOptions): Promise<void> {
-  const node = await TapestryNode.open({ dataDir, running: true })
-  // We hold the store's lock: a control.json still here was left by a killed node, and a
-  // command must not read its port and token while this one starts.
-  await removeControlInfo(dataDir)
-  let mesh: Mesh
+  const tapestry = await Tapestry.open({ dataDir })
   try {
-    mesh = await Mesh.start({
-      replication: node.replication,
-      privateKey: node.identity.privateKey,
-      dataDir,
+    await tapestry.start({
       listen: listen && listen.length > 0 ? listen : ['/ip4/0.0.0.0/tcp/0'],
       bootstrap: bootstrap ?? [],
       mdns: mdns ?? true,
     })
   } catch (err) {
-    await node.close()
+    await tapestry.close()
     throw err
   }
-  // `tapestry peers` and invitations (the node's listen addresses) read the mesh.
-  node.attachNetwork({
-    listenAddrs: (tribeId) => mesh.host(tribeId)?.addrs() ?? [],
-    peers: () => mesh.peers().map((p) => ({ ...p, name: '' })),
-    refresh: () => mesh.refresh(),
-  })
-  const server = await startControlServer({ api: node, subscribe: (l) => node.subscribe(l) })
-  await writeControlInfo(dataDir, {
-    port: server.port,
-    token: server.token,
-    pid: process.pid,
-    memberId: node.memberId,
-  })
+  const mesh = tapestry.mesh!
   const networks = mesh.networks().map(({ networkId, kind, tribeId, addrs }) => ({
     networkId,
     kind,
@@ -71,15 +49,15 @@ export async function runNode({
   out.line(
     {
       event: 'ready',
-      memberId: node.memberId,
+      memberId: tapestry.memberId,
       addrs: mesh.addrs(),
       networks,
-      controlPort: server.port,
+      controlPort: tapestry.control?.port,
       dataDir,
     },
     () =>
       [
-        `Tapestry node running for ${node.memberId}`,
+        `Tapestry node running for ${tapestry.memberId}`,
         `data directory: ${dataDir}`,
         ...networks.map(
           (n) => `${n.kind} ${n.tribeId} listening on ${n.addrs.join(', ') || '(none)'}`,
@@ -90,27 +68,29 @@ export async function runNode({
         .filter((l) => l !== '')
         .join('\n'),
   )
-  mesh.on((e) => out.line(e, () => describe(e)))
-  const detachJoin = await attachJoin(mesh, node.replication, (e) =>
-    out.line(e, () => describeJoin(e)),
-  )
-  const detachFederation = await attachFederation(mesh, node.federationPeer, (e) =>
-    out.line(e, () => describeFederation(e)),
-  )
+  tapestry.on((e) => out.line(e, () => describe(e)))
 
-  const stopped = new Promise<string>((resolve) => {
+  const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
-  const signal = await stopped
-  await server.close()
-  await removeControlInfo(dataDir)
-  node.attachNetwork(undefined)
-  detachJoin()
-  detachFederation()
-  await mesh.stop()
-  await node.close()
+  // The control API closes first so no request lands on a closing store; the node
+  // closes last and flushes pending writes.
+  await tapestry.close()
   out.line({ event: 'stopped', signal }, () => 'Stopped.')
+}
+
+function describe(e: TapestryEvent): string {
+  switch (e.event) {
+    case 'join:admitted':
+    case 'join:refused':
+      return describeJoin(e)
+    case 'link:accepted':
+    case 'link:refused':
+      return describeFederation(e)
+    default:
+      return describeMesh(e)
+  }
 }
 
 function describeJoin(e: JoinEvent): string {
@@ -125,7 +105,7 @@ function describeFederation(e: FederationEvent): string {
     : `${short(e.peer)} refused link ${short(e.linkId)}: ${e.message}`
 }
 
-function describe(e: MeshEvent): string {
+function describeMesh(e: MeshEvent): string {
   switch (e.event) {
     case 'peer:connect':
       return `connected to ${short(e.peer)} (tribe ${short(e.tribeId)})${e.addr ? ` at ${e.addr}` : ''}`

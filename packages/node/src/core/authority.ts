@@ -31,7 +31,8 @@ import { foldInputs } from './fold-inputs.js'
  */
 export type AdmissionFold = (input: {
   tribeId: string
-  isSteward: (memberId: string) => boolean
+  /** Was `memberId` a steward at `query.at` (the claimed time of an admission or revocation)? */
+  isSteward: (memberId: string, query: { at: number }) => boolean
   records: readonly StoredRecord[]
 }) => ReadonlyMap<string, MemberEntry>
 
@@ -153,16 +154,28 @@ export class AuthorityIndex {
           schemaVersion: 1,
         }
     if (base.createdBy !== genesis.value.founder) return undefined
-    const content = foldRoster(base)
-    const admitted = this.src.admissions({
-      tribeId,
-      isSteward: (m) => content.isSteward(m),
-      records: await this.rawRecords(tribeId),
-    })
-    if (admitted.size === 0) return content
-    const members: Record<string, MemberEntry> = { ...base.members }
-    for (const [m, entry] of admitted) members[m] ??= entry
-    return foldRoster({ ...base, members })
+    const records = await this.rawRecords(tribeId)
+    // A steward admitted by invitation is a steward through these records only, and the
+    // invitations it issued count as well, to any depth of the chain: fold again with the
+    // stewards the previous round found until the admitted members stop changing. Rounds
+    // start from the roster's content, so nobody vouches for themselves, and every node
+    // runs the same rounds on the same records (the outcome does not depend on arrival).
+    let view = foldRoster(base)
+    let admitted: ReadonlyMap<string, MemberEntry> = new Map()
+    for (let round = 0; round <= records.length; round++) {
+      const current = view
+      const next = this.src.admissions({
+        tribeId,
+        isSteward: (m, q) => current.wasStewardAt(m, q.at),
+        records,
+      })
+      if (sameAdmissions(next, admitted)) break
+      admitted = next
+      const members: Record<string, MemberEntry> = { ...base.members }
+      for (const [m, entry] of admitted) members[m] ??= entry
+      view = foldRoster({ ...base, members })
+    }
+    return view
   }
 
   /** The tribe a document belongs to, from its signed genesis. */
@@ -300,4 +313,14 @@ export class AuthorityIndex {
         return false
     }
   }
+}
+
+/** The same members with the same roles (a round of the admission fold changed nothing). */
+function sameAdmissions(
+  a: ReadonlyMap<string, MemberEntry>,
+  b: ReadonlyMap<string, MemberEntry>,
+): boolean {
+  if (a.size !== b.size) return false
+  for (const [m, entry] of a) if (b.get(m)?.role !== entry.role) return false
+  return true
 }

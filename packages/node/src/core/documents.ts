@@ -132,7 +132,21 @@ export class DocumentSet {
    * Applies an accepted envelope from a peer (already stored) to the open replica, if
    * any: a closed document reads it from the store when next opened.
    */
-  async applyRemote(env: Envelope): Promise<void> {
+  applyRemote(env: Envelope): Promise<void> {
+    return this.#applyStored(env, 'remote')
+  }
+
+  /**
+   * Stores and applies an envelope this member signed as another of its writers (an
+   * editing session of the desktop): the same write path as every local change,
+   * durable before it resolves, reported as local and offered onward.
+   */
+  async appendLocal(env: Envelope): Promise<void> {
+    await this.store.appendEnvelopes([env])
+    await this.#applyStored(env, 'local')
+  }
+
+  async #applyStored(env: Envelope, origin: 'local' | 'remote'): Promise<void> {
     const open = this.#replicas.get(env.docId)
     const kind = docKind(env.docId)
     if (open) {
@@ -141,7 +155,7 @@ export class DocumentSet {
       replica.sinceSnapshot++
     }
     this.hooks.written(env.docId, 'content')
-    this.hooks.event({ docId: env.docId, kind, origin: 'remote', update: env.update })
+    this.hooks.event({ docId: env.docId, kind, origin, update: env.update })
     this.hooks.stored({ type: 'envelope', envelope: env })
   }
 

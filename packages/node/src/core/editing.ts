@@ -22,17 +22,17 @@ export interface EditingDeps {
   /** The node's replica of the document. */
   doc(docId: DocId): Promise<Y.Doc>
   versionVector(docId: DocId): Promise<ReadonlyMap<string, number>>
-  appendEnvelopes(envs: Envelope[]): Promise<void>
-  /** Applies a stored envelope like an accepted remote one (replica, events, forwarding). */
-  applyRemote(env: Envelope): Promise<void>
+  /** The node's local write path for an envelope signed here (store, replica, events, forwarding). */
+  appendLocal(env: Envelope): Promise<void>
 }
 
 /**
  * Editing sessions of a renderer: the renderer keeps its own Yjs replica of a document
  * and writes as one more writer of this member (its own writer id, so its own derived
  * Yjs client id). The node checks each update is only that writer's items, that the
- * member may still write the document, signs it, stores it, and then treats it like an
- * accepted envelope from a peer. The renderer never holds the key.
+ * member may still write the document, signs it, and hands it to the same write path as
+ * every other local change (durable, then reported as local and offered onward). The
+ * renderer never holds the key.
  */
 export class Editing {
   readonly #queues = new Map<DocId, Promise<unknown>>()
@@ -75,8 +75,7 @@ export class Editing {
       const seq = ((await this.deps.versionVector(id)).get(key) ?? 0) + 1
       const signer: Signer = { publicKey: me.publicKey, writerId, sign: (b) => me.sign(b) }
       const env = await signEnvelope(signer, { docId: id, seq, update })
-      await this.deps.appendEnvelopes([env])
-      await this.deps.applyRemote(env)
+      await this.deps.appendLocal(env)
       return { seq }
     })
   }

@@ -22,6 +22,7 @@ import {
   parseInviteCode,
   REVOCATION_KIND,
   type RevokeInviteResult,
+  type StewardQuery,
 } from '../invite/index.js'
 import { writeFileAtomic } from '../secret-file.js'
 import type { StoredRecord } from '../store/index.js'
@@ -34,7 +35,7 @@ const DAY = 24 * 60 * 60 * 1000
 /** Admission and revocation records of a roster, folded (shared by membership and the API). */
 export function foldRosterAdmissions(
   tribeId: string,
-  isSteward: (m: string) => boolean,
+  isSteward: (m: string, query: StewardQuery) => boolean,
   records: readonly StoredRecord[],
 ): FoldAdmissionsResult {
   return foldAdmissions({
@@ -245,7 +246,7 @@ export class Invitations implements InviteApi {
     if (!roster) return undefined
     return foldRosterAdmissions(
       tribeId,
-      (m) => roster.isSteward(m),
+      (m, q) => roster.wasStewardAt(m, q.at),
       await this.d.authority.rawRecords(tribeId),
     )
   }

@@ -8,20 +8,16 @@ import {
   writerKey,
 } from '../envelope/index.js'
 import type { DocId, Envelope, SignedRecord, VersionVector } from '../envelope/types.js'
+import type { Federation } from '../federation/links.js'
 import { memberIdFromPublicKey } from '../identity/index.js'
 import { type EnvelopeStore, EquivocationError } from '../store/index.js'
 import type { AuthorityIndex } from './authority.js'
 import type { DocumentSet } from './documents.js'
 import type { Invitations } from './invitations.js'
 import { contest } from './mutual-removal.js'
-import type {
-  IngestResult,
-  PendingJoin,
-  Replication,
-  StoredItem,
-  TribeNetwork,
-  VisibleDocument,
-} from './replication.js'
+import { type Network, type NetworkDescription, networkKindOf } from './network.js'
+import { Placement } from './placement.js'
+import type { IngestResult, PendingJoin, Replication, VisibleDocument } from './replication.js'
 import type { TribeKeys } from './tribe-keys.js'
 
 export interface NodeReplicationDeps {
@@ -39,42 +35,95 @@ export interface NodeReplicationDeps {
   /** A roster changed (records or content): the node may now be a member of it. */
   rosterChanged: (tribeId: string) => Promise<void>
   invitations: Invitations
-  /** Listeners of everything newly stored (shared with DocumentSet's hook). */
-  listeners: Set<(item: StoredItem) => void>
+  /** The federation links this node carries, and what a change of their records means. */
+  federation: Pick<Federation, 'networks' | 'isLinkMember' | 'folded' | 'linksChanged'>
 }
 
 /**
- * The node's side of replication (see replication.ts for the contract). Ingest runs
- * one batch at a time, so acceptance always sees the store as the previous batch left
- * it; consent is decided per peer by the authority index.
+ * The one replication engine (see replication.ts for the contract): it serves every
+ * network the member takes part in, tribes and federation links alike, as `Network`
+ * values (network.ts) whose documents placement.ts chooses. Ingest runs one batch at a
+ * time, so acceptance always sees the store as the previous batch left it; consent is
+ * decided per peer by the authority index.
  */
 export class NodeReplication implements Replication {
   readonly memberId: string
   readonly #gaps = new GapBuffer()
+  readonly #placement: Placement
   #queue: Promise<unknown> = Promise.resolve()
 
   constructor(private readonly d: NodeReplicationDeps) {
     this.memberId = d.memberId
+    this.#placement = new Placement({
+      memberId: d.memberId,
+      authority: d.authority,
+      store: d.store,
+      links: () => d.federation.folded(),
+    })
   }
 
-  async networks(): Promise<TribeNetwork[]> {
+  /** Every network this member takes part in: its tribes, then the links it carries. */
+  async networks(): Promise<Network[]> {
     const rosters = await this.d.authority.rosters()
-    const out: TribeNetwork[] = []
+    const out: Network[] = []
     for (const tribeId of await this.d.keys.list()) {
       const roster = rosters.get(tribeId)
       if (roster?.removed(this.memberId)) continue
-      out.push({
-        tribeId,
-        name: roster?.name ?? '',
-        keys: await this.#keys(tribeId),
-      })
+      const k = await this.d.keys.keys(tribeId)
+      out.push(
+        this.network({
+          id: tribeId,
+          name: roster?.name ?? '',
+          keys: { current: k.current, previous: k.previous.map((p) => p.key) },
+        }),
+      )
+    }
+    for (const link of await this.d.federation.networks()) {
+      out.push(this.network({ id: link.tribeId, name: link.name, keys: link.keys }))
     }
     return out
   }
 
-  async #keys(tribeId: string): Promise<TribeNetwork['keys']> {
-    const k = await this.d.keys.keys(tribeId)
-    return { current: k.current, previous: k.previous.map((p) => p.key) }
+  /** A network's behaviour for its description: the kind of its id decides which. */
+  network(description: NetworkDescription): Network {
+    const { id } = description
+    if (networkKindOf(id) === 'link') {
+      return {
+        ...description,
+        kind: 'link',
+        isMember: (m) => this.d.federation.isLinkMember(id, m),
+        documents: (peer) => this.#placement.onLink(id, peer),
+        bootstrapAddrs: async () => [],
+      }
+    }
+    return {
+      ...description,
+      kind: 'tribe',
+      isMember: (m) => this.#isTribeMember(id, m),
+      documents: (peer) => this.#placement.onTribe(id, peer),
+      bootstrapAddrs: () => this.d.invitations.bootstrapAddrs(id),
+    }
+  }
+
+  isMember(networkId: string, memberId: string): Promise<boolean> {
+    return this.#behaviour(networkId).isMember(memberId)
+  }
+
+  visibleDocuments(networkId: string, peer: string): Promise<VisibleDocument[]> {
+    return this.#behaviour(networkId).documents(peer)
+  }
+
+  bootstrapAddrs(networkId: string): Promise<string[]> {
+    return this.#behaviour(networkId).bootstrapAddrs()
+  }
+
+  /** What the engine knows of a network from its id alone (membership, documents). */
+  #behaviour(networkId: string): Network {
+    return this.network({
+      id: networkId,
+      name: '',
+      keys: { current: new Uint8Array(), previous: [] },
+    })
   }
 
   /**
@@ -82,38 +131,10 @@ export class NodeReplication implements Replication {
    * any peer of that network until the roster arrives: it has nothing to leak (every
    * send still asks mayReceive, which needs the roster) and needs the roster from them.
    */
-  async isMember(tribeId: string, memberId: string): Promise<boolean> {
+  async #isTribeMember(tribeId: string, memberId: string): Promise<boolean> {
     const roster = (await this.d.authority.rosters()).get(tribeId)
     if (roster) return roster.isMember(memberId)
     return (await this.d.keys.list()).includes(tribeId)
-  }
-
-  async visibleDocuments(tribeId: string, peer: string): Promise<VisibleDocument[]> {
-    const out: VisibleDocument[] = []
-    for (const { id } of await this.d.store.listDocuments()) {
-      if ((await this.d.authority.tribeOf(id)) !== tribeId) continue
-      // What both sides may hold. A node that may not hold a document itself (it erased
-      // it, and keeps records it may no longer receive) offers nothing of it: two nodes
-      // that agree on authority then describe the same set to each other, and in-sync
-      // checks stay in sync.
-      const a = this.d.authority
-      const content =
-        (await a.mayReceive(id, peer)).allowed && (await a.mayReceive(id, this.memberId)).allowed
-      if (
-        !content &&
-        !((await a.mayReceiveRecords(id, peer)) && (await a.mayReceiveRecords(id, this.memberId)))
-      ) {
-        continue
-      }
-      out.push({
-        docId: id,
-        vv: content ? await this.d.store.versionVector(id) : new Map(),
-        recordIds: (await this.d.authority.rawRecords(id)).map((r) => r.id).sort(),
-        content,
-      })
-    }
-    // Rosters first: decisions about everything else depend on them.
-    return out.sort((a, b) => rank(a.docId) - rank(b.docId) || (a.docId < b.docId ? -1 : 1))
   }
 
   async mayReceive(docId: DocId, peer: string): Promise<boolean> {
@@ -125,13 +146,20 @@ export class NodeReplication implements Replication {
     return this.d.store.envelopesSince(docId, vv)
   }
 
-  async recordsFor(docId: DocId, peer: string): Promise<SignedRecord[]> {
-    if (!(await this.d.authority.mayReceiveRecords(docId, peer))) return []
-    return (await this.d.authority.rawRecords(docId)).map((r) => r.record)
+  recordsFor(docId: DocId, peer: string): Promise<SignedRecord[]> {
+    return this.#placement.recordsFor(docId, peer)
   }
 
+  /** Link records first (a narrative's right to be here may depend on them), then the rest. */
   ingestRecords(records: readonly SignedRecord[], from: string): Promise<IngestResult> {
-    return this.#serial(() => this.#ingestRecords(records, from))
+    return this.#serial(async () => {
+      const links = records.filter((r) => networkKindOf(r.docId) === 'link')
+      if (links.length === 0) return this.#ingestRecords(records, from)
+      const first = await this.#ingestRecords(links, from)
+      if (first.applied > 0) await this.d.federation.linksChanged()
+      const rest = records.filter((r) => networkKindOf(r.docId) !== 'link')
+      return rest.length === 0 ? first : addResults(first, await this.#ingestRecords(rest, from))
+    })
   }
 
   ingestEnvelopes(envelopes: readonly Envelope[], from: string): Promise<IngestResult> {
@@ -146,15 +174,6 @@ export class NodeReplication implements Replication {
     return this.d.invitations.admit(record, from, async (r) => {
       await this.ingestRecords([r], from)
     })
-  }
-
-  bootstrapAddrs(tribeId: string): Promise<string[]> {
-    return this.d.invitations.bootstrapAddrs(tribeId)
-  }
-
-  onStored(listener: (item: StoredItem) => void): () => void {
-    this.d.listeners.add(listener)
-    return () => this.d.listeners.delete(listener)
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -381,6 +400,16 @@ export class NodeReplication implements Replication {
     if (!tribeId) return undefined
     const cut = (await this.d.authority.rosters()).get(tribeId)?.cutoff(author)
     return cut ? (cut[cutoffKey(docId, wk)] ?? 0) : undefined
+  }
+}
+
+function addResults(a: IngestResult, b: IngestResult): IngestResult {
+  return {
+    applied: a.applied + b.applied,
+    duplicates: a.duplicates + b.duplicates,
+    held: a.held + b.held,
+    equivocations: a.equivocations + b.equivocations,
+    rejected: [...a.rejected, ...b.rejected],
   }
 }
 

@@ -1,4 +1,5 @@
 import type { DocId, Envelope, SignedRecord, VersionVector } from '../envelope/types.js'
+import type { Network } from './network.js'
 
 /**
  * What the mesh needs from a node to replicate: the boundary between the network
@@ -13,19 +14,19 @@ import type { DocId, Envelope, SignedRecord, VersionVector } from '../envelope/t
 export interface Replication {
   readonly memberId: string
 
-  /** Tribes this member belongs to, with the swarm keys its tribe host accepts. */
-  networks(): Promise<TribeNetwork[]>
+  /** Every network this member takes part in (its tribes, the links it carries). */
+  networks(): Promise<Network[]>
 
-  /** Is `memberId` a current member of `tribeId` (so its connections may sync)? */
-  isMember(tribeId: string, memberId: string): Promise<boolean>
+  /** Is `memberId` a current member of network `networkId` (so its connections may sync)? */
+  isMember(networkId: string, memberId: string): Promise<boolean>
 
   /**
-   * The documents of `tribeId` that both `peer` and this member may hold, each with its
-   * version vector and record ids, rosters first (roster and consent sync before
-   * content). `content` is false when only the records may go (a withdrawn narrative's
-   * tombstone, a narrowing for a member who left the audience).
+   * The documents that belong on network `networkId` and that both `peer` and this
+   * member may hold, each with its version vector and record ids, rosters first (roster
+   * and consent sync before content). `content` is false when only the records may go
+   * (a withdrawn narrative's tombstone, a narrowing for a member who left the audience).
    */
-  visibleDocuments(tribeId: string, peer: string): Promise<VisibleDocument[]>
+  visibleDocuments(networkId: string, peer: string): Promise<VisibleDocument[]>
 
   /** May `peer` receive this document's content now? (live pushes and forwards ask this) */
   mayReceive(docId: DocId, peer: string): Promise<boolean>
@@ -61,14 +62,8 @@ export interface Replication {
     from: string,
   ): Promise<{ ok: true } | { ok: false; code: string; message: string }>
 
-  /** Extra addresses to dial for a tribe (from the invitation it was joined with). */
-  bootstrapAddrs(tribeId: string): Promise<string[]>
-
-  /**
-   * Everything this node newly stores, whatever its source (its user, a push, a
-   * catch-up): the sync layer offers it onward to connected peers that may receive it.
-   */
-  onStored(listener: (item: StoredItem) => void): () => void
+  /** Extra addresses to dial for a network (a tribe's: from the invitation it was joined with). */
+  bootstrapAddrs(networkId: string): Promise<string[]>
 }
 
 export interface PendingJoin {
@@ -78,12 +73,11 @@ export interface PendingJoin {
   admission: SignedRecord
 }
 
+/** A federation link's network as federation/links.ts describes it (the engine makes it a Network). */
 export interface TribeNetwork {
-  /** The network's id: a tribe id, or a federation link id (`link_…`). */
+  /** The link's id. */
   tribeId: string
   name: string
-  /** A tribe's private mesh, or a federation link's network (federation/). @default 'tribe' */
-  kind?: 'tribe' | 'link'
   /** The key of the current swarm-key epoch and, for a while, previous ones. */
   keys: { current: Uint8Array; previous: Uint8Array[] }
 }

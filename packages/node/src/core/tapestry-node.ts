@@ -28,7 +28,6 @@ import { signRecord } from '../envelope/index.js'
 import type { SignedRecord } from '../envelope/types.js'
 import { ForbiddenError, NotFoundError, TapestryError, UsageError } from '../errors.js'
 import { Federation, type FederationPeer } from '../federation/links.js'
-import { FederatedReplication } from '../federation/replication.js'
 import { type Identity, loadIdentity } from '../identity/index.js'
 import { encodeSwarmKey, generateSwarmKey } from '../net/swarm-key.js'
 import { type EnvelopeStore, LevelEnvelopeStore, StoreLockedError } from '../store/index.js'
@@ -57,8 +56,6 @@ import { TribeKeys } from './tribe-keys.js'
 
 export interface OpenOptions {
   dataDir: string
-  /** True when this process serves the node (`tapestry start`), false for one command. */
-  running?: boolean
   /** Use this store instead of the data directory's LevelDB store (tests). */
   store?: EnvelopeStore
 }
@@ -87,6 +84,8 @@ export class TapestryNode implements NodeApi {
   readonly #federation: Federation
   readonly #editing: Editing
   #network: NetworkView | undefined
+  /** Whether this process serves the node (the composition root started it). */
+  #running = false
   /** The node's side of replication, for the mesh. */
   readonly replication: Replication
   /** The node's side of the federation link handshake, for the mesh (federation/attach.ts). */
@@ -97,7 +96,6 @@ export class TapestryNode implements NodeApi {
     readonly dataDir: string,
     readonly identity: Identity,
     private readonly store: EnvelopeStore,
-    private readonly running: boolean,
   ) {
     this.#docs = new DocumentSet(store, identity, {
       event: (e) => {
@@ -159,7 +157,7 @@ export class TapestryNode implements NodeApi {
       putRecord: (rec) => this.#docs.putRecord(rec),
       listenAddrs: (id) => this.#network?.listenAddrs(id) ?? [],
     })
-    const tribes = new NodeReplication({
+    this.replication = new NodeReplication({
       invitations: this.#invitations,
       memberId: identity.memberId,
       store,
@@ -167,23 +165,18 @@ export class TapestryNode implements NodeApi {
       authority: this.#authority,
       keys: this.#keys,
       enforceConsent: (id) => this.#enforceConsent(id),
+      federation: this.#federation,
       rosterChanged: async (id) => {
         await this.#ensureProfile(id)
         await this.#removals.applyEpochs(id)
       },
-      listeners: this.#storedListeners,
     })
     this.#editing = new Editing({
       identity,
       mayWrite: (id, member) => this.#authority.mayWrite(id, member),
       doc: (id) => this.#docs.doc(id),
       versionVector: (id) => store.versionVector(id),
-      appendEnvelopes: (envs) => store.appendEnvelopes(envs),
-      applyRemote: (env) => this.#docs.applyRemote(env),
-    })
-    this.replication = new FederatedReplication(tribes, this.#federation, {
-      authority: this.#authority,
-      store,
+      appendLocal: (env) => this.#docs.appendLocal(env),
     })
   }
 
@@ -204,16 +197,31 @@ export class TapestryNode implements NodeApi {
       }
       throw err
     }
-    return new TapestryNode(opts.dataDir, identity, store, opts.running ?? false)
+    return new TapestryNode(opts.dataDir, identity, store)
   }
 
   get memberId(): string {
     return this.identity.memberId
   }
 
+  /** Set by the composition root: this process serves the node (`tapestry start`, `tapestry ui`). */
+  setRunning(running: boolean): void {
+    this.#running = running
+  }
+
   /** Called by the mesh once its hosts listen, so invitations carry real addresses. */
   attachNetwork(view: NetworkView | undefined): void {
     this.#network = view
+  }
+
+  /**
+   * Everything this node newly stores, whatever its source (its user, a push, a
+   * catch-up): the last step of every write and ingest. The composition root hands each
+   * item to the mesh, which offers it onward to peers that may receive it.
+   */
+  onStored(listener: (item: StoredItem) => void): () => void {
+    this.#storedListeners.add(listener)
+    return () => this.#storedListeners.delete(listener)
   }
 
   /** Live document events (local writes, remote updates, erasures). Returns unsubscribe. */
@@ -233,7 +241,7 @@ export class TapestryNode implements NodeApi {
     return {
       memberId: this.memberId,
       name: this.identity.name,
-      running: this.running,
+      running: this.#running,
       tribes: await this.tribes(),
       documents: (await this.store.listDocuments()).length,
     }

@@ -37,7 +37,7 @@ export async function attachFederation(
   await mesh.handle(
     FEDERATE_PROTOCOL,
     async (stream, connection, ctx) => {
-      if (!ctx.tribeId.startsWith('link_')) {
+      if (ctx.kind !== 'link') {
         stream.abort(new Error('not a link network'))
         return
       }
@@ -60,7 +60,7 @@ export async function attachFederation(
   )
 
   const ask = async (linkId: string, peer: string) => {
-    if (!linkId.startsWith('link_') || stopped) return
+    if (stopped || !isLinkNetwork(mesh, linkId)) return
     const pending = (await federation.pendingAccepts()).find((p) => p.linkId === linkId)
     const host = mesh.host(linkId)
     const key = `${linkId} ${peer}`
@@ -102,7 +102,7 @@ export async function attachFederation(
   }
 
   const off = mesh.on((e: MeshEvent) => {
-    if (e.event === 'network:added' && e.tribeId.startsWith('link_')) void dialPending()
+    if (e.event === 'network:added' && e.kind === 'link') void dialPending()
     if (e.event === 'peer:connect') void ask(e.tribeId, e.peer)
   })
   const timer = setInterval(() => void dialPending().catch(() => {}), opts.retryMs ?? 5_000)
@@ -115,3 +115,6 @@ export async function attachFederation(
     off()
   }
 }
+
+const isLinkNetwork = (mesh: Mesh, id: string) =>
+  mesh.networks().some((n) => n.tribeId === id && n.kind === 'link')

@@ -488,7 +488,6 @@ export class Federation implements FederationApi, FederationPeer {
               graceMs: DEFAULT_KEY_GRACE_MS,
             })
           : { current: offerKey, previous: [] },
-        kind: 'link',
       })
     }
     return out

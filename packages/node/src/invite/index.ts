@@ -9,7 +9,7 @@
  * const parsed = parseInviteCode(code)
  * const record = await createAdmission(joiner, parsed, 'Ana')
  * const { admitted } = foldAdmissions({
- *   tribeId, isSteward: (m) => roster.isSteward(m),
+ *   tribeId, isSteward: (m, q) => roster.wasStewardAt(m, q.at),
  *   admissions: [{ record, id: recordId(record) }], revocations: [],
  * })
  * ```

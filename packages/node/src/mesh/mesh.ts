@@ -1,6 +1,7 @@
 /**
  * The member's mesh: one tribe host per network the node takes part in
- * (`Replication.networks()`), each running the sync protocol, with:
+ * (`Replication.networks()`: tribes and federation links, as `Network` values), each
+ * running the sync protocol, with:
  *
  * - a connection gate: current members are admitted; a peer nobody knows is admitted
  *   for `joinWindowMs` only (the join protocol needs it), then cut unless it became a
@@ -11,23 +12,12 @@
  * - a stable port per host (`<dataDir>/tribes/<tribeId>/host.json`, reused while free)
  *   and known peers on disk (`<dataDir>/tribes/<tribeId>/peers`), so a restarted node
  *   redials its tribe without any bootstrap address;
- * - live push: everything the node newly stores is offered once to each connected
+ * - live push: `offer` hands an item the node newly stored once to each connected
  *   member (each session asks `mayReceive` first);
  * - events for `tapestry start --json`: peer:connect, peer:disconnect, sync progress.
  *
- * ```ts
- * import '../polyfill.js'
- * const node = await TapestryNode.open({ dataDir, running: true })
- * const mesh = await Mesh.start({
- *   replication: node.replication,
- *   privateKey: node.identity.privateKey,
- *   dataDir,
- *   listen: ['/ip4/127.0.0.1/tcp/0'],
- * })
- * mesh.on((e) => console.log(JSON.stringify(e)))
- * console.log(mesh.networks())
- * await mesh.stop()
- * ```
+ * The composition root (root/tapestry.ts) starts it, subscribes `offer` to the node's
+ * stored items and attaches the join and federation handshakes; nothing else does.
  */
 import '../polyfill.js'
 import { mkdir, readFile } from 'node:fs/promises'
@@ -35,7 +25,8 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Connection, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { prefixLogger } from '@libp2p/logger'
-import type { Replication, StoredItem, TribeNetwork } from '../core/replication.js'
+import type { Network, NetworkKind } from '../core/network.js'
+import type { Replication, StoredItem } from '../core/replication.js'
 import { createTribeHost, type GateInfo, type TribeHost } from '../net/host.js'
 import type { SwarmKeys } from '../net/protector.js'
 import { writeFileAtomic } from '../secret-file.js'
@@ -85,7 +76,13 @@ export type MeshEvent =
   | { event: 'sync:round'; tribeId: string; peer: string; inSync: boolean; documents: number }
   | { event: 'sync:overflow'; tribeId: string; peer: string; dropped: number }
   | { event: 'peer:refused'; tribeId: string; peer: string; code: string; message: string }
-  | { event: 'network:added'; tribeId: string; networkId: string; addrs: string[] }
+  | {
+      event: 'network:added'
+      tribeId: string
+      networkId: string
+      kind: NetworkKind
+      addrs: string[]
+    }
   | { event: 'network:removed'; tribeId: string; networkId: string }
 
 export interface MeshPeer {
@@ -99,14 +96,16 @@ export interface MeshPeer {
 
 export interface MeshNetwork {
   networkId: string
-  kind: 'tribe' | 'link'
+  kind: NetworkKind
   tribeId: string
   name: string
   addrs: string[]
 }
 
 export interface MeshHandlerContext {
+  /** The network's id (a tribe's or a link's). */
   tribeId: string
+  kind: NetworkKind
   host: TribeHost
   /** Whether the remote peer is a current member (false during a join window). */
   member: boolean
@@ -123,8 +122,9 @@ export interface MeshHandleOptions {
   allowNonMembers?: boolean
 }
 
-interface Network {
-  net: TribeNetwork
+/** A network this mesh runs a host for. */
+interface Hosted {
+  net: Network
   keys: SwarmKeys
   host: TribeHost
   sync: SyncService
@@ -141,14 +141,13 @@ const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 export class Mesh {
   readonly #o: MeshOptions
   readonly #log: Logger
-  readonly #networks = new Map<string, Network>()
+  readonly #networks = new Map<string, Hosted>()
   readonly #handlers = new Map<string, { handler: MeshStreamHandler; opts: MeshHandleOptions }>()
   readonly #listeners = new Set<(e: MeshEvent) => void>()
   /** `${tribeId} ${peer}` → when its join window opened. */
   readonly #strangers = new Map<string, number>()
   readonly #banned = new Map<string, number>()
   readonly #timers = new Set<NodeJS.Timeout>()
-  #unsubscribe: () => void = () => {}
   #refreshing: Promise<void> | undefined
   #refreshAgain = false
   #refreshTimer: NodeJS.Timeout | undefined
@@ -162,7 +161,6 @@ export class Mesh {
   /** Starts a host for every network of the node and begins syncing. */
   static async start(opts: MeshOptions): Promise<Mesh> {
     const mesh = new Mesh(opts)
-    mesh.#unsubscribe = opts.replication.onStored((item) => mesh.#onStored(item))
     try {
       await mesh.refresh()
     } catch (err) {
@@ -189,12 +187,12 @@ export class Mesh {
   }
 
   async #redialMembers(): Promise<void> {
-    for (const [tribeId, n] of this.#networks) {
+    for (const [_tribeId, n] of this.#networks) {
       const libp2p = n.host.libp2p
       for (const peer of await libp2p.peerStore.all()) {
         if (peer.id.equals(libp2p.peerId) || libp2p.getConnections(peer.id).length > 0) continue
         if (peer.addresses.length === 0) continue
-        if (!(await this.#o.replication.isMember(tribeId, peer.id.toString()).catch(() => false))) {
+        if (!(await isMember(n.net, peer.id.toString()))) {
           continue
         }
         await libp2p.dial(peer.id).catch(() => {
@@ -206,6 +204,11 @@ export class Mesh {
 
   get memberId(): string {
     return this.#o.replication.memberId
+  }
+
+  /** The node's side of replication that this mesh serves. */
+  get replication(): Replication {
+    return this.#o.replication
   }
 
   get #prefix(): string {
@@ -250,7 +253,7 @@ export class Mesh {
     opts: MeshHandleOptions = {},
   ): Promise<void> {
     this.#handlers.set(protocol, { handler, opts })
-    for (const [tribeId, n] of this.#networks) await this.#register(tribeId, n.host, protocol)
+    for (const n of this.#networks.values()) await this.#register(n.net, n.host, protocol)
   }
 
   async unhandle(protocol: string): Promise<void> {
@@ -265,8 +268,8 @@ export class Mesh {
   networks(): MeshNetwork[] {
     return [...this.#networks.values()].map((n) => ({
       networkId: n.host.networkId,
-      kind: n.net.kind ?? 'tribe',
-      tribeId: n.net.tribeId,
+      kind: n.net.kind,
+      tribeId: n.net.id,
       name: n.net.name,
       addrs: n.host.addrs(),
     }))
@@ -327,7 +330,6 @@ export class Mesh {
   async stop(): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    this.#unsubscribe()
     if (this.#refreshTimer) clearTimeout(this.#refreshTimer)
     for (const t of this.#timers) clearTimeout(t)
     await this.#refreshing?.catch(() => {})
@@ -339,25 +341,25 @@ export class Mesh {
   async #reconcile(): Promise<void> {
     if (this.#stopped) return
     const nets = await this.#o.replication.networks()
-    const wanted = new Map(nets.map((n) => [n.tribeId, n]))
+    const wanted = new Map(nets.map((n) => [n.id, n]))
     for (const tribeId of [...this.#networks.keys()]) {
       if (!wanted.has(tribeId)) await this.#removeNetwork(tribeId)
     }
     for (const net of nets) {
-      const existing = this.#networks.get(net.tribeId)
+      const existing = this.#networks.get(net.id)
       if (existing) {
         existing.net = net
         existing.keys.current = net.keys.current
         existing.keys.previous = net.keys.previous
         await existing.sync.recheck()
-        await this.#cutStrangers(net.tribeId, existing.host)
+        await this.#cutStrangers(net, existing.host)
       } else if (!this.#stopped) {
         try {
           await this.#addNetwork(net)
         } catch (err) {
           this.#log.error(
             'could not start the host of tribe %s: %s',
-            net.tribeId,
+            net.id,
             (err as Error).message,
           )
         }
@@ -365,8 +367,8 @@ export class Mesh {
     }
   }
 
-  async #addNetwork(net: TribeNetwork): Promise<void> {
-    const dir = join(this.#o.dataDir, 'tribes', net.tribeId)
+  async #addNetwork(net: Network): Promise<void> {
+    const dir = join(this.#o.dataDir, 'tribes', net.id)
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const hostFile = join(dir, 'host.json')
     const remembered = await readHostFile(hostFile)
@@ -374,14 +376,14 @@ export class Mesh {
     const listen: string[] = []
     for (const [i, t] of templates.entries()) listen.push(await choosePort(t, remembered?.ports[i]))
     const keys: SwarmKeys = { current: net.keys.current, previous: net.keys.previous }
-    const tribeId = net.tribeId
+    const tribeId = net.id
     const host = await createTribeHost({
       privateKey: this.#o.privateKey,
       keys: () => keys,
       listen,
       mdns: this.#o.mdns ?? true,
       bootstrap: this.#o.bootstrap ?? [],
-      gate: (peerId, info) => this.#gate(tribeId, peerId, info),
+      gate: (peerId, info) => this.#gate(net, peerId, info),
       datastorePath: join(dir, 'peers'),
       name: this.#prefix,
       ...(this.#o.dialTimeout === undefined ? {} : { dialTimeout: this.#o.dialTimeout }),
@@ -462,7 +464,7 @@ export class Mesh {
     }
     host.libp2p.addEventListener('peer:connect', onConnect)
     host.libp2p.addEventListener('peer:disconnect', onDisconnect)
-    const n: Network = {
+    const n: Hosted = {
       net,
       keys,
       host,
@@ -473,13 +475,19 @@ export class Mesh {
       },
     }
     this.#networks.set(tribeId, n)
-    for (const protocol of this.#handlers.keys()) await this.#register(tribeId, host, protocol)
+    for (const protocol of this.#handlers.keys()) await this.#register(net, host, protocol)
     await sync.start()
     // Connections opened before the listeners were attached (known peers redialled).
     for (const c of host.libp2p.getConnections()) {
       onConnect(new CustomEvent('peer:connect', { detail: c.remotePeer }))
     }
-    this.#emit({ event: 'network:added', tribeId, networkId: host.networkId, addrs: host.addrs() })
+    this.#emit({
+      event: 'network:added',
+      tribeId,
+      networkId: host.networkId,
+      kind: net.kind,
+      addrs: host.addrs(),
+    })
   }
 
   async #removeNetwork(tribeId: string): Promise<void> {
@@ -492,25 +500,27 @@ export class Mesh {
     this.#emit({ event: 'network:removed', tribeId, networkId: n.host.networkId })
   }
 
-  async #register(tribeId: string, host: TribeHost, protocol: string): Promise<void> {
+  async #register(net: Network, host: TribeHost, protocol: string): Promise<void> {
+    const tribeId = net.id
     await host.libp2p.handle(
       protocol,
       async (stream, connection) => {
         const entry = this.#handlers.get(protocol)
         const peer = connection.remotePeer.toString()
-        const member = await this.#o.replication.isMember(tribeId, peer).catch(() => false)
+        const member = await isMember(net, peer)
         if (!entry || (!member && !entry.opts.allowNonMembers)) {
           this.#log('refused %s from %s: not a member of %s', protocol, peer, tribeId)
           stream.abort(new Error('not a member'))
           return
         }
-        await entry.handler(stream, connection, { tribeId, host, member })
+        await entry.handler(stream, connection, { tribeId, kind: net.kind, host, member })
       },
       { force: true },
     )
   }
 
-  async #gate(tribeId: string, peerId: PeerId, info: GateInfo): Promise<boolean> {
+  async #gate(net: Network, peerId: PeerId, info: GateInfo): Promise<boolean> {
+    const tribeId = net.id
     const peer = peerId.toString()
     const now = Date.now()
     const bannedUntil = this.#banned.get(peer)
@@ -518,7 +528,7 @@ export class Mesh {
       if (bannedUntil > now) return false
       this.#banned.delete(peer)
     }
-    if (await this.#o.replication.isMember(tribeId, peer).catch(() => false)) return true
+    if (await isMember(net, peer)) return true
     // The previous swarm-key epoch is kept for members who missed a rotation only: a
     // removed member and an invitation issued before the removal both hold that key.
     if (info.admission?.epoch === 'previous') return false
@@ -532,7 +542,7 @@ export class Mesh {
     const timer = setTimeout(() => {
       this.#timers.delete(timer)
       const n = this.#networks.get(tribeId)
-      if (n) void this.#cutStrangers(tribeId, n.host)
+      if (n) void this.#cutStrangers(n.net, n.host)
     }, window + 50)
     timer.unref?.()
     this.#timers.add(timer)
@@ -546,11 +556,12 @@ export class Mesh {
   }
 
   /** Closes connections of non-members whose join window is over. */
-  async #cutStrangers(tribeId: string, host: TribeHost): Promise<void> {
+  async #cutStrangers(net: Network, host: TribeHost): Promise<void> {
+    const tribeId = net.id
     const window = this.#o.joinWindowMs ?? 10_000
     for (const c of host.libp2p.getConnections()) {
       const peer = c.remotePeer.toString()
-      if (await this.#o.replication.isMember(tribeId, peer).catch(() => false)) continue
+      if (await isMember(net, peer)) continue
       const opened = this.#strangers.get(`${tribeId} ${peer}`) ?? 0
       if (Date.now() - opened < window) continue
       this.#log('join window of %s in tribe %s is over: disconnecting', peer, tribeId)
@@ -559,14 +570,15 @@ export class Mesh {
   }
 
   async #isKnownMember(memberId: string): Promise<boolean> {
-    for (const tribeId of this.#networks.keys()) {
-      if (await this.#o.replication.isMember(tribeId, memberId).catch(() => false)) return true
-    }
+    for (const n of this.#networks.values()) if (await isMember(n.net, memberId)) return true
     return false
   }
 
-  /** Offers a stored item once per connected member, whichever tribe host connects them. */
-  #onStored(item: StoredItem): void {
+  /**
+   * Offers an item the node newly stored once per connected member, whichever host
+   * connects them (the composition root subscribes this to the node's stored items).
+   */
+  offer(item: StoredItem): void {
     const seen = new Set<string>()
     for (const n of this.#networks.values()) {
       for (const s of n.sync.sessions()) {
@@ -605,6 +617,11 @@ export class Mesh {
       }
     }
   }
+}
+
+/** A failed membership question (a store error) refuses: never admit by accident. */
+function isMember(net: Network, peer: string): Promise<boolean> {
+  return net.isMember(peer).catch(() => false)
 }
 
 async function readHostFile(file: string): Promise<HostFile | undefined> {

@@ -1,15 +1,10 @@
 import { ControlClient } from '../api/control-client.js'
-import {
-  type ControlInfo,
-  readControlInfo,
-  removeControlInfo,
-  writeControlInfo,
-} from '../api/control-file.js'
-import { type ControlServer, startControlServer } from '../api/control-server.js'
+import { type ControlInfo, readControlInfo } from '../api/control-file.js'
 import type { DocumentEvent, NodeApi } from '../core/node-api.js'
-import { TapestryNode } from '../core/tapestry-node.js'
+import type { TapestryNode } from '../core/tapestry-node.js'
 import { paths } from '../data-dir.js'
 import { TapestryError } from '../errors.js'
+import { Tapestry } from '../root/tapestry.js'
 import { probeLock } from '../store/index.js'
 
 /**
@@ -87,31 +82,25 @@ class OwnBackend implements UiBackend {
   readonly #listeners = new Listeners()
   readonly #unsubscribe: () => void
 
-  private constructor(
-    private readonly dataDir: string,
-    private readonly node: TapestryNode,
-    private readonly server: ControlServer,
-  ) {
-    this.#unsubscribe = node.subscribe((event) => this.#listeners.emit({ type: 'event', event }))
+  private constructor(private readonly tapestry: Tapestry) {
+    this.#unsubscribe = tapestry.node.subscribe((event) =>
+      this.#listeners.emit({ type: 'event', event }),
+    )
   }
 
   static async open(dataDir: string): Promise<OwnBackend> {
-    const node = await TapestryNode.open({ dataDir, running: true })
+    const tapestry = await Tapestry.open({ dataDir })
     try {
-      // We hold the lock: a control.json here was left by a killed process.
-      await removeControlInfo(dataDir)
-      const server = await startControlServer({ api: node, subscribe: (l) => node.subscribe(l) })
-      await writeControlInfo(dataDir, {
-        port: server.port,
-        token: server.token,
-        pid: process.pid,
-        memberId: node.memberId,
-      })
-      return new OwnBackend(dataDir, node, server)
+      await tapestry.start({ offline: true })
+      return new OwnBackend(tapestry)
     } catch (err) {
-      await node.close()
+      await tapestry.close()
       throw err
     }
+  }
+
+  get node(): TapestryNode {
+    return this.tapestry.node
   }
 
   get memberId(): string {
@@ -128,9 +117,7 @@ class OwnBackend implements UiBackend {
   }
   async close(): Promise<void> {
     this.#unsubscribe()
-    await this.server.close()
-    await removeControlInfo(this.dataDir)
-    await this.node.close()
+    await this.tapestry.close()
   }
 }
 

@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Network } from '../../src/core/network.js'
 import type {
   IngestResult,
   Replication,
   StoredItem,
-  TribeNetwork,
   VisibleDocument,
 } from '../../src/core/replication.js'
 import { recordId } from '../../src/envelope/codec.js'
@@ -128,14 +128,18 @@ export class FakeReplication implements Replication {
 
   // ---- Replication ------------------------------------------------------------------
 
-  async networks(): Promise<TribeNetwork[]> {
-    const out: TribeNetwork[] = []
+  async networks(): Promise<Network[]> {
+    const out: Network[] = []
     for (const [tribeId, members] of this.world.members) {
       if (!members.has(this.memberId)) continue
       out.push({
-        tribeId,
+        id: tribeId,
+        kind: 'tribe',
         name: tribeId,
         keys: { current: this.world.keys.get(tribeId)!, previous: [] },
+        isMember: (m) => this.isMember(tribeId, m),
+        documents: (peer) => this.visibleDocuments(tribeId, peer),
+        bootstrapAddrs: async () => [],
       })
     }
     return out
@@ -242,6 +246,7 @@ export class FakeReplication implements Replication {
     return result
   }
 
+  /** Everything this fake stores (the tests forward it to sessions, as the root does). */
   onStored(listener: (item: StoredItem) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)

@@ -1,31 +1,38 @@
 /**
- * Real nodes for the mesh tests: a TapestryNode on a temp data directory with a Mesh on
- * 127.0.0.1 (mDNS off), started, stopped and restarted on the same directory. Every
- * node is stopped and every directory removed by `cleanup()` (call it in afterEach).
+ * Real nodes for the mesh tests, built by the composition root exactly as `tapestry start`
+ * builds them (mesh, control API, join and federation handshakes) on a temp data
+ * directory, listening on 127.0.0.1 (mDNS off); started, stopped and restarted on the
+ * same directory. Every node is stopped and every directory removed by `cleanup()`.
  */
 import '../../src/polyfill.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { VisibleDocument } from '../../src/core/replication.js'
-import { TapestryNode } from '../../src/core/tapestry-node.js'
+import type { TapestryNode } from '../../src/core/tapestry-node.js'
 import { createIdentity } from '../../src/identity/identity.js'
-import { Mesh, type MeshEvent, type MeshOptions } from '../../src/mesh/mesh.js'
+import type { Mesh } from '../../src/mesh/mesh.js'
+import { type StartOptions, Tapestry, type TapestryEvent } from '../../src/root/tapestry.js'
 
 export interface TestNode {
   name: string
   dir: string
   memberId: string
+  /** The node as the composition root runs it (undefined while closed). */
+  tapestry: Tapestry | undefined
   node: TapestryNode | undefined
   mesh: Mesh | undefined
-  events: MeshEvent[]
+  events: TapestryEvent[]
 }
+
+/** Nodes whose events a TestNode already records (a restart keeps the same listener). */
+const listened = new WeakSet<Tapestry>()
 
 export class TestNet {
   readonly nodes = new Map<string, TestNode>()
   readonly #root: Promise<string> = mkdtemp(join(tmpdir(), 'tapestry-mesh-'))
 
-  constructor(readonly defaults: Partial<MeshOptions> = {}) {}
+  constructor(readonly defaults: StartOptions = {}) {}
 
   /** A new member with an identity, its node open (no mesh yet). */
   async add(name: string): Promise<TestNode> {
@@ -35,12 +42,14 @@ export class TestNet {
       name,
       dir,
       memberId: id.memberId,
+      tapestry: undefined,
       node: undefined,
       mesh: undefined,
       events: [],
     }
     this.nodes.set(name, t)
-    t.node = await TapestryNode.open({ dataDir: dir, running: true })
+    t.tapestry = await Tapestry.open({ dataDir: dir })
+    t.node = t.tapestry.node
     return t
   }
 
@@ -62,35 +71,45 @@ export class TestNet {
     return m
   }
 
-  /** Opens the node (if closed) and starts its mesh. */
-  async start(name: string, opts: Partial<MeshOptions> = {}): Promise<Mesh> {
+  /** Opens the node (if closed) and starts it (mesh, control API, join, federation). */
+  async start(name: string, opts: StartOptions = {}): Promise<Mesh> {
     const t = this.get(name)
-    t.node ??= await TapestryNode.open({ dataDir: t.dir, running: true })
-    const mesh = await Mesh.start({
-      replication: t.node.replication,
-      privateKey: t.node.identity.privateKey,
-      dataDir: t.dir,
+    t.tapestry ??= await Tapestry.open({ dataDir: t.dir })
+    t.node = t.tapestry.node
+    await t.tapestry.start({
       listen: ['/ip4/127.0.0.1/tcp/0'],
       mdns: false,
       name,
       joinWindowMs: 3_000,
       sync: { intervalMs: 1_000, progressIntervalMs: 50 },
       redialIntervalMs: 1_000,
+      federationRetryMs: 500,
       ...this.defaults,
       ...opts,
     })
-    mesh.on((e) => t.events.push(e))
-    t.mesh = mesh
-    return mesh
+    if (!listened.has(t.tapestry)) {
+      listened.add(t.tapestry)
+      t.tapestry.on((e) => t.events.push(e))
+    }
+    t.mesh = t.tapestry.mesh!
+    return t.mesh
   }
 
-  /** Stops the mesh and closes the node (a clean shutdown). */
+  /** Stops the node's network and keeps it open (offline use: writes, no sync). */
+  async offline(name: string): Promise<void> {
+    const t = this.get(name)
+    t.mesh = undefined
+    await t.tapestry?.stop()
+  }
+
+  /** Stops the node's network and closes it (a clean shutdown). */
   async stop(name: string): Promise<void> {
     const t = this.get(name)
-    await t.mesh?.stop()
+    const tapestry = t.tapestry
+    t.tapestry = undefined
     t.mesh = undefined
-    await t.node?.close()
     t.node = undefined
+    await tapestry?.close()
   }
 
   running(): TestNode[] {

@@ -3,7 +3,7 @@
 // `{"i","id","title","body"}`, only after `narrate` resolved (the write is durable).
 //
 //   node narrate-loop.mjs DATA_DIR SEED
-import { TapestryNode } from '../../dist/index.js'
+import { Tapestry } from '../../dist/index.js'
 
 const [dataDir, seedArg] = process.argv.slice(2)
 let state = Number(seedArg) >>> 0
@@ -18,7 +18,7 @@ const random = () => {
 const WORDS = ['river', 'boat', 'flood', 'elder', 'song', 'harvest', 'fire', 'stone', 'night']
 const words = (n) => Array.from({ length: n }, () => WORDS[Math.floor(random() * WORDS.length)])
 
-const node = await TapestryNode.open({ dataDir })
+const node = (await Tapestry.open({ dataDir })).node
 for (let i = 0; ; i++) {
   // Mostly short bodies; one in eight spans LevelDB log blocks (32 KiB).
   const length =

@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TapestryNode } from '../../src/core/tapestry-node.js'
+import type { TapestryNode } from '../../src/core/tapestry-node.js'
 import { createIdentity } from '../../src/identity/index.js'
+import { Tapestry } from '../../src/root/tapestry.js'
 
 /** A member's node on a temp data directory, for tests. `cleanup` closes it and removes the dir. */
 export interface TestMember {
@@ -17,7 +18,7 @@ export interface TestMember {
 export async function makeMember(name: string): Promise<TestMember> {
   const dataDir = await mkdtemp(join(tmpdir(), `tapestry-${name.toLowerCase()}-`))
   await createIdentity(dataDir, name)
-  let node: TapestryNode | undefined = await TapestryNode.open({ dataDir })
+  let node: TapestryNode | undefined = (await Tapestry.open({ dataDir })).node
   const m: TestMember = {
     name,
     dataDir,
@@ -27,7 +28,7 @@ export async function makeMember(name: string): Promise<TestMember> {
     },
     async reopen() {
       await m.close()
-      node = await TapestryNode.open({ dataDir })
+      node = (await Tapestry.open({ dataDir })).node
       return node
     },
     async close() {
