@@ -16,7 +16,7 @@
 import type { ConsentContext, FoldedLink, RosterView } from '@tapestry/crdt-schema'
 import type { DocId, SignedRecord } from '../envelope/types.js'
 import { otherTribeOf } from '../federation/fold.js'
-import { everActive, isFoldedLink } from '../federation/links.js'
+import { everActive, isFoldedLink } from '../federation/link-consent.js'
 import type { EnvelopeStore } from '../store/index.js'
 import type { AuthorityIndex } from './authority.js'
 import type { VisibleDocument } from './replication.js'

@@ -3,17 +3,8 @@
  * document (docId = tribeId), replicated with the roster's other records, and folded by
  * every node into the same set of admitted members.
  *
- * Admission record (node SignedRecord, kind `roster.admission`, author = the joiner):
- *
- *   payload = canonical CBOR map {v: 1, invitation: terms, issuerSignature: bytes(64),
- *             memberId: joiner, name, at}        (record.createdAt = at)
- *
- * `terms` is the invitation with its swarm key replaced by the key's SHA-256 (what the
- * issuer signed, see invitation.ts): the roster never holds a swarm key.
- *
- * Revocation record (kind `roster.invite-revoke`, author = a steward):
- *
- *   payload = canonical CBOR map {v: 1, invitationId, by, at}   (record.createdAt = at)
+ * The record formats, their creation and decoding are in admission-records.ts; the
+ * rejection codes in admission-rejections.ts.
  *
  * The fold (foldAdmissions) is deterministic and order-independent. An admission counts
  * when the joiner's record signature verifies, the issuer's signature over the terms
@@ -36,75 +27,25 @@
  * protocol checks it against its own clock (join-protocol.ts), so a record cannot be
  * backdated past a revocation or ahead in the queue by more than that skew.
  */
-import { recordId as computeRecordId } from '../envelope/codec.js'
-import { signRecord, verifyRecord } from '../envelope/sign.js'
 import type { SignedRecord } from '../envelope/types.js'
-import { UsageError } from '../errors.js'
-import type { Identity } from '../identity/identity.js'
-import { memberIdFromPublicKey } from '../identity/identity.js'
-import { decodeCanonical, encodeCanonical, hasExactKeys, isPlainObject } from './cbor.js'
-import {
-  INVITATION_ID_RE,
-  type Invitation,
-  type InvitationTerms,
-  type InviteRole,
-  readInvitationTerms,
-  termsMap,
-  termsOf,
-  verifyInvitationTerms,
-} from './invitation.js'
+import { type AdmissionPayload, decodeAdmission, decodeRevocation } from './admission-records.js'
+import { ADMISSION_REASONS, type AdmissionRejection } from './admission-rejections.js'
+import { type InviteRole, verifyInvitationTerms } from './invitation.js'
 
-export const ADMISSION_KIND = 'roster.admission'
-export const REVOCATION_KIND = 'roster.invite-revoke'
-export const ADMISSION_VERSION = 1
-export const MAX_MEMBER_NAME_CHARS = 100
-
-export interface AdmissionPayload {
-  v: 1
-  invitation: InvitationTerms
-  issuerSignature: Uint8Array
-  memberId: string
-  name: string
-  at: number
-}
-
-export interface RevocationPayload {
-  v: 1
-  invitationId: string
-  by: string
-  at: number
-}
-
-/** Why the fold set a record aside. Stable codes; `ADMISSION_REASONS` has the messages. */
-export type AdmissionRejection =
-  | 'BAD_RECORD'
-  | 'BAD_PAYLOAD'
-  | 'NOT_JOINER'
-  | 'WRONG_TRIBE'
-  | 'BAD_INVITATION_SIGNATURE'
-  | 'ISSUER_NOT_STEWARD'
-  | 'INVITE_EXPIRED'
-  | 'INVITE_REVOKED'
-  | 'INVITE_USED_UP'
-  | 'DUPLICATE'
-  | 'REVOKER_NOT_STEWARD'
-
-/** A sentence for a person per rejection reason (said about the joiner's own admission). */
-export const ADMISSION_REASONS: Readonly<Record<AdmissionRejection, string>> = {
-  BAD_RECORD: 'the record is malformed or its signature does not verify',
-  BAD_PAYLOAD: 'the record’s content is malformed',
-  NOT_JOINER: 'the record is not signed by the member it admits',
-  WRONG_TRIBE: 'the invitation belongs to another tribe',
-  BAD_INVITATION_SIGNATURE: 'the invitation’s signature does not verify',
-  ISSUER_NOT_STEWARD:
-    'the steward who signed the invitation is no longer a steward of the tribe: ask a current steward for a new invitation',
-  INVITE_EXPIRED: 'the invitation had expired: ask a steward for a new one',
-  INVITE_REVOKED: 'the invitation was revoked: ask a steward for a new one',
-  INVITE_USED_UP:
-    'another member used this invitation first (it allows no more joins): ask a steward for a new invitation',
-  DUPLICATE: 'this member was already admitted with this invitation',
-  REVOKER_NOT_STEWARD: 'the revocation is not signed by a steward',
-}
+export {
+  ADMISSION_KIND,
+  ADMISSION_VERSION,
+  type AdmissionPayload,
+  admissionRecordId,
+  createAdmission,
+  createRevocation,
+  decodeAdmission,
+  decodeRevocation,
+  MAX_MEMBER_NAME_CHARS,
+  REVOCATION_KIND,
+  type RevocationPayload,
+} from './admission-records.js'
+export { ADMISSION_REASONS, type AdmissionRejection } from './admission-rejections.js'
 
 export interface AdmissionRecordRef {
   record: SignedRecord
@@ -163,107 +104,6 @@ export interface FoldAdmissionsResult {
   invitations: Map<string, InvitationUsage>
   /** Invitation id → `at` of its earliest valid revocation. */
   revoked: Map<string, number>
-}
-
-/** The joiner's admission record for a parsed invitation (see parseInviteCode). */
-export async function createAdmission(
-  joiner: Pick<Identity, 'memberId' | 'publicKey' | 'sign'>,
-  invitation: { invitation: Invitation; signature: Uint8Array },
-  name: string,
-  options: { at?: number } = {},
-): Promise<SignedRecord> {
-  const trimmed = name.trim()
-  if (trimmed.length === 0 || trimmed.length > MAX_MEMBER_NAME_CHARS) {
-    throw new UsageError(`a name must be 1..${MAX_MEMBER_NAME_CHARS} characters`)
-  }
-  const at = options.at ?? Date.now()
-  const terms = termsOf(invitation.invitation)
-  const payload = encodeCanonical({
-    v: ADMISSION_VERSION,
-    invitation: termsMap(terms),
-    issuerSignature: invitation.signature,
-    memberId: joiner.memberId,
-    name: trimmed,
-    at,
-  })
-  return signRecord(joiner, { docId: terms.tribeId, kind: ADMISSION_KIND, payload, createdAt: at })
-}
-
-/** A steward's revocation of an invitation. */
-export async function createRevocation(
-  steward: Pick<Identity, 'memberId' | 'publicKey' | 'sign'>,
-  tribeId: string,
-  invitationId: string,
-  options: { at?: number } = {},
-): Promise<SignedRecord> {
-  if (!INVITATION_ID_RE.test(invitationId)) {
-    throw new UsageError(`not an invitation id: ${invitationId.slice(0, 40)}`)
-  }
-  const at = options.at ?? Date.now()
-  const payload = encodeCanonical({
-    v: ADMISSION_VERSION,
-    invitationId,
-    by: steward.memberId,
-    at,
-  })
-  return signRecord(steward, { docId: tribeId, kind: REVOCATION_KIND, payload, createdAt: at })
-}
-
-type Decoded<T> = { ok: true; value: T } | { ok: false; reason: AdmissionRejection }
-
-/** Checks the record, its signature and payload shape. Never throws. */
-export function decodeAdmission(record: SignedRecord): Decoded<AdmissionPayload> {
-  const author = authorOf(record, ADMISSION_KIND)
-  if (author === undefined) return { ok: false, reason: 'BAD_RECORD' }
-  const p = payloadOf(record, ['v', 'invitation', 'issuerSignature', 'memberId', 'name', 'at'])
-  if (p === undefined) return { ok: false, reason: 'BAD_PAYLOAD' }
-  const terms = readInvitationTerms(p.invitation)
-  if (
-    p.v !== ADMISSION_VERSION ||
-    typeof terms === 'string' ||
-    !(p.issuerSignature instanceof Uint8Array) ||
-    p.issuerSignature.byteLength !== 64 ||
-    typeof p.memberId !== 'string' ||
-    typeof p.name !== 'string' ||
-    p.name.length === 0 ||
-    p.name.length > MAX_MEMBER_NAME_CHARS ||
-    p.at !== record.createdAt
-  ) {
-    return { ok: false, reason: 'BAD_PAYLOAD' }
-  }
-  if (p.memberId !== author) return { ok: false, reason: 'NOT_JOINER' }
-  return {
-    ok: true,
-    value: {
-      v: ADMISSION_VERSION,
-      invitation: terms,
-      issuerSignature: p.issuerSignature,
-      memberId: p.memberId,
-      name: p.name,
-      at: p.at as number,
-    },
-  }
-}
-
-/** Checks the record, its signature and payload shape (not stewardship). Never throws. */
-export function decodeRevocation(record: SignedRecord): Decoded<RevocationPayload> {
-  const author = authorOf(record, REVOCATION_KIND)
-  if (author === undefined) return { ok: false, reason: 'BAD_RECORD' }
-  const p = payloadOf(record, ['v', 'invitationId', 'by', 'at'])
-  if (
-    p === undefined ||
-    p.v !== ADMISSION_VERSION ||
-    typeof p.invitationId !== 'string' ||
-    !INVITATION_ID_RE.test(p.invitationId) ||
-    p.at !== record.createdAt
-  ) {
-    return { ok: false, reason: 'BAD_PAYLOAD' }
-  }
-  if (p.by !== author) return { ok: false, reason: 'BAD_PAYLOAD' }
-  return {
-    ok: true,
-    value: { v: ADMISSION_VERSION, invitationId: p.invitationId, by: author, at: p.at as number },
-  }
 }
 
 /** Orders by (at, record id). */
@@ -440,29 +280,6 @@ export function admissionStatusOf(
   if (r === undefined) return { status: 'admitted' }
   return { status: 'rejected', reason: r.reason, message: ADMISSION_REASONS[r.reason] }
 }
-
-/** The record's author as a member id when kind, fields and signature check; else undefined. */
-function authorOf(record: SignedRecord, kind: string): string | undefined {
-  try {
-    if (record?.kind !== kind || !verifyRecord(record)) return undefined
-    return memberIdFromPublicKey(record.author)
-  } catch {
-    return undefined
-  }
-}
-
-function payloadOf(
-  record: SignedRecord,
-  keys: readonly string[],
-): Record<string, unknown> | undefined {
-  try {
-    const p = decodeCanonical(record.payload)
-    return isPlainObject(p) && hasExactKeys(p, keys) ? p : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /** Drops repeated ids (the same record listed twice counts once). */
 function unique(refs: readonly AdmissionRecordRef[]): AdmissionRecordRef[] {
   const seen = new Set<string>()
@@ -474,6 +291,3 @@ function unique(refs: readonly AdmissionRecordRef[]): AdmissionRecordRef[] {
   }
   return out
 }
-
-/** `recordId` re-exported for callers building fold input. */
-export const admissionRecordId = (record: SignedRecord): string => computeRecordId(record)
