@@ -18,9 +18,20 @@
  * - echo → allowed by its narrative's decision AND by the responder's own echo audience
  *   (federated needs `echoes` in the link terms); never wider than its narrative
  * - link → current members of either of its two tribes
+ *
+ * Beside it, the rules built on it and on the same folded state:
+ * - {@link mayReceiveRecords}: a document's signed records (no content) go where its
+ *   content may go, where a withdrawal's tombstone is owed, and, for a narrative, to
+ *   whoever an earlier audience of an author allowed (so a narrowing reaches them)
+ * - {@link mayHold}: a node keeps narratives and echoes only while it may receive them;
+ *   rosters, profiles and links (the rules everything else is judged by) it always keeps
+ * - {@link mayWrite}: who may write a document's content: a roster's stewards, a
+ *   profile's member, a published narrative's authors, an echo's responder while its
+ *   narrative is published; nobody writes a link's content
  */
 import type { Audience } from './audience.js'
 import type { EchoAuthority, NarrativeAuthority } from './fold.js'
+import type { DocKind } from './ids.js'
 import { isLinkActive, type LinkSnapshot, otherTribe } from './link.js'
 import type { Category } from './profile.js'
 import type { RosterView } from './roster.js'
@@ -183,5 +194,76 @@ export function mayReceive(member: string, doc: DocDescriptor, ctx: ConsentConte
       }
       return deny(removed ? 'removed' : 'not-a-member')
     }
+  }
+}
+
+/**
+ * May `member` receive the document's signed records (no content)? Yes when it may
+ * receive the content, when it is owed a withdrawal's tombstone, or when it could have
+ * received a narrative's content under an earlier audience of one of its authors
+ * (`audienceHistory`): a narrowing must reach the members who left the audience so they
+ * erase what they hold. Nobody else learns of it.
+ */
+export function mayReceiveRecords(
+  member: string,
+  doc: DocDescriptor,
+  ctx: ConsentContext,
+): boolean {
+  const now = mayReceive(member, doc, ctx)
+  if (now.allowed || now.tombstone) return true
+  if (doc.kind !== 'narrative') return false
+  const a = doc.authority
+  const published = { ...a, status: 'published' as const }
+  return a.audienceHistory.some(
+    (st) =>
+      mayReceive(
+        member,
+        {
+          kind: 'narrative',
+          authority: {
+            ...published,
+            audienceByAuthor: { ...a.audienceByAuthor, [st.member]: st.audience },
+          },
+        },
+        ctx,
+      ).allowed,
+  )
+}
+
+/**
+ * Whether content of `kind` is bound to consent: narratives and echoes, which a node
+ * keeps only while its member may receive them. Rosters, profiles and links are what
+ * membership and consent are decided from; ids of no known kind name nothing to judge.
+ */
+export function isConsentBound(kind: DocKind | undefined): kind is 'narrative' | 'echo' {
+  return kind === 'narrative' || kind === 'echo'
+}
+
+/**
+ * May `member`'s node keep the document's content? Content bound to consent
+ * ({@link isConsentBound}) only while `member` may receive it; anything else always.
+ */
+export function mayHold(member: string, doc: DocDescriptor, ctx: ConsentContext): boolean {
+  return !isConsentBound(doc.kind) || mayReceive(member, doc, ctx).allowed
+}
+
+/**
+ * May `author` write content (envelopes) of the document now? A roster: its stewards
+ * (as `ctx.rosters` fold it); a profile: its member; a narrative: its authors while it
+ * is published; an echo: its responder while its narrative is published; a link: nobody
+ * (its state is its signed records).
+ */
+export function mayWrite(author: string, doc: DocDescriptor, ctx: ConsentContext): boolean {
+  switch (doc.kind) {
+    case 'roster':
+      return rosterLookup(ctx)(doc.tribeId)?.isSteward(author) ?? false
+    case 'profile':
+      return doc.memberId === author
+    case 'narrative':
+      return doc.authority.status === 'published' && doc.authority.authors.includes(author)
+    case 'echo':
+      return doc.narrative.status === 'published' && doc.echo.responder === author
+    case 'link':
+      return false
   }
 }

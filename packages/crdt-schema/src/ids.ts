@@ -38,12 +38,54 @@ export interface ParsedDocId {
 }
 
 const ID_BYTES = 16
-const DOC_ID_RE = /^([a-z][a-z0-9-]{0,31})_(b[a-z2-7]{26})$/
+const KIND_PART = '[a-z][a-z0-9-]{0,31}'
+const DOC_ID_RE = new RegExp(`^(${KIND_PART})_(b[a-z2-7]{26})$`)
+const DOC_ID_SHAPE_RE = new RegExp(`^(${KIND_PART})_[a-z0-9]+$`)
+const KIND_PREFIX_RE = new RegExp(`^(${KIND_PART})_`)
 const PEER_ID_RE = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
 const ED25519_PEER_ID_PREFIX = [0x00, 0x24, 0x08, 0x01, 0x12, 0x20]
 
 export function isDocKind(kind: unknown): kind is DocKind {
   return typeof kind === 'string' && (DOC_KINDS as readonly string[]).includes(kind)
+}
+
+/**
+ * The kind a document id names (the part before its `_`), or undefined when that is
+ * no known kind. The one place a kind is read from an id; it does not check the rest of
+ * the id ({@link parseDocId} does).
+ */
+export function kindOf(docId: string): DocKind | undefined {
+  const kind = KIND_PREFIX_RE.exec(docId)?.[1]
+  return isDocKind(kind) ? kind : undefined
+}
+
+/**
+ * The shape of a document id (`<kind>_<lower-case letters and digits>`) without the
+ * checks of its kind and body: what a decoder of peer bytes accepts as a document id
+ * (every id {@link newDocId}, {@link boundDocId} and {@link profileDocId} make has it).
+ * Lengths are the decoder's to check.
+ */
+export function isDocIdShape(s: string): boolean {
+  return DOC_ID_SHAPE_RE.test(s)
+}
+
+/**
+ * The order documents are synced and judged in: authority before content. Rosters
+ * first (they decide who writes everything else), then links (who may receive across
+ * tribes), profiles (consent defaults), narratives, echoes (they need their narrative);
+ * ids of no known kind last.
+ */
+export const SYNC_ORDER: readonly DocKind[] = ['roster', 'link', 'profile', 'narrative', 'echo']
+
+/** A document's place in {@link SYNC_ORDER} (`SYNC_ORDER.length` for no known kind). */
+export function syncRank(docId: string): number {
+  const kind = kindOf(docId)
+  return kind === undefined ? SYNC_ORDER.length : SYNC_ORDER.indexOf(kind)
+}
+
+/** Compares two document ids by {@link syncRank}, then by id: a sort's comparator. */
+export function compareSyncOrder(a: string, b: string): number {
+  return syncRank(a) - syncRank(b) || (a < b ? -1 : a > b ? 1 : 0)
 }
 
 function encodeId(kind: DocKind, bytes: Uint8Array): DocId {

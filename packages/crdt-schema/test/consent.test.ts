@@ -1,7 +1,8 @@
 /**
  * The consent decision, table-driven: private / circle / tribe / federated,
  * co-authors (intersection), revoked consent, removed members, withdrawn
- * narratives, echoes never wider than their narrative, roster/profile/link.
+ * narratives, echoes never wider than their narrative, roster/profile/link; and the
+ * rules beside it: who may receive records, what a node may hold, who may write.
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -13,11 +14,16 @@ import {
   type ConsentContext,
   createLink,
   createRoster,
+  DOC_KINDS,
   type DocDescriptor,
   echoAuthority,
   foldRoster,
+  isConsentBound,
   type LinkSnapshot,
+  mayHold,
   mayReceive,
+  mayReceiveRecords,
+  mayWrite,
   type NarrativeAuthority,
   narrativeAuthority,
   type RosterView,
@@ -396,5 +402,222 @@ describe('mayReceive', () => {
   it('accepts rosters as a Map', () => {
     const rosters = new Map([[TRIBE_A, A]])
     expect(mayReceive(BOB, narrative(genesis(T)), { rosters })).toEqual({ allowed: true })
+  })
+})
+
+const ROSTER_A: DocDescriptor = { kind: 'roster', tribeId: TRIBE_A }
+const PROFILE_CAROL: DocDescriptor = {
+  kind: 'profile',
+  tribeId: TRIBE_A,
+  memberId: CAROL,
+  audience: P,
+}
+const LINK: DocDescriptor = { kind: 'link', link: link(['narratives'], 'active') }
+const withdrawnT = narrative(genesis(T), withdraw(ALICE))
+const narrowedT = narrative(genesis(T), audienceRecord(ALICE, P, 20))
+const narrowedF = narrative(genesis(F), audienceRecord(ALICE, T, 20))
+// DAVE co-authored, then was removed from the tribe, then withdrew.
+const withdrawnByRemoved = narrative(
+  genesis(T, [ALICE, DAVE]),
+  audienceRecord(DAVE, T, 11),
+  withdraw(DAVE),
+)
+const ended = ctx([link(['narratives', 'echoes', 'profile'], 'revoked')])
+
+type RuleRow = [
+  name: string,
+  member: string,
+  doc: DocDescriptor,
+  expected: boolean,
+  c?: ConsentContext,
+]
+
+describe('mayReceiveRecords', () => {
+  const recordRows: RuleRow[] = [
+    ['published: member', BOB, narrative(genesis(T)), true],
+    ['published: outsider', HEIDI, narrative(genesis(T)), false],
+    ['published: removed member', DAVE, narrative(genesis(T)), false],
+    ['published private: a member', BOB, narrative(genesis(P)), false],
+    ['withdrawn: a member who could see it gets the tombstone', BOB, withdrawnT, true],
+    ['withdrawn: the author', ALICE, withdrawnT, true],
+    ['withdrawn: an outsider learns nothing', HEIDI, withdrawnT, false],
+    [
+      'withdrawn circle: outside the circle',
+      CAROL,
+      narrative(genesis(circleOf(BOB)), withdraw(ALICE)),
+      false,
+    ],
+    ['withdrawn by a removed co-author: a member', BOB, withdrawnByRemoved, true],
+    ['withdrawn by a removed co-author: the removed one', DAVE, withdrawnByRemoved, false],
+    ['narrowed: who left the audience is told', BOB, narrowedT, true],
+    ['narrowed: an outsider is not', HEIDI, narrowedT, false],
+    ['narrowed: a removed member is not', DAVE, narrowedT, false],
+    [
+      'narrowed then withdrawn: who was in the earlier audience',
+      BOB,
+      narrative(genesis(T), audienceRecord(ALICE, P, 20), withdraw(ALICE)),
+      true,
+    ],
+    [
+      'narrowed then withdrawn: who never was',
+      HEIDI,
+      narrative(genesis(T), audienceRecord(ALICE, P, 20), withdraw(ALICE)),
+      false,
+    ],
+    [
+      "a co-author's earlier audience counts with the others' current ones",
+      CAROL,
+      narrative(
+        genesis(T, [ALICE, BOB]),
+        audienceRecord(BOB, T, 11),
+        audienceRecord(BOB, circleOf(ALICE), 12),
+      ),
+      true,
+    ],
+    [
+      "an earlier audience is still cut by another author's consent",
+      CAROL,
+      narrative(
+        genesis(T, [ALICE, BOB]),
+        audienceRecord(BOB, T, 11),
+        audienceRecord(BOB, P, 12),
+        audienceRecord(ALICE, circleOf(BOB), 13),
+      ),
+      false,
+    ],
+    ['narrowed from federated: over an active link', FRANK, narrowedF, true],
+    ['narrowed from federated: over an ended link', FRANK, narrowedF, false, ended],
+    ['narrowed from federated: an unlinked tribe', GRACE, narrowedF, false],
+    ['echo: allowed', CAROL, echo([genesis(T)]), true],
+    [
+      'echo: narrative narrowed, no history for echoes',
+      BOB,
+      echo([genesis(T), audienceRecord(ALICE, P, 20)]),
+      false,
+    ],
+    ['echo: narrative withdrawn, its tombstone', BOB, echo([genesis(T), withdraw(ALICE)]), true],
+    ['echo: narrative withdrawn, an outsider', HEIDI, echo([genesis(T), withdraw(ALICE)]), false],
+    ['echo: responder narrowed', CAROL, echo([genesis(T)], P), false],
+    ['roster: member', BOB, ROSTER_A, true],
+    ['roster: removed', DAVE, ROSTER_A, false],
+    ['roster: linked tribe over an active link', FRANK, ROSTER_A, true],
+    ['roster: linked tribe over an ended link', FRANK, ROSTER_A, false, ended],
+    ['profile: private, another member', BOB, PROFILE_CAROL, false],
+    ['profile: private, its member', CAROL, PROFILE_CAROL, true],
+    ['link: member of one side', FRANK, LINK, true],
+    ['link: outsider', GRACE, LINK, false],
+  ]
+  it.each(recordRows)('%s', (_name, member, doc, expected, c) => {
+    expect(mayReceiveRecords(member, doc, c ?? ctx())).toBe(expected)
+  })
+
+  it('records go wherever content goes', () => {
+    for (const [, member, doc, , c] of [...rows, ...recordRows]) {
+      if (mayReceive(member, doc, c ?? ctx()).allowed) {
+        expect(mayReceiveRecords(member, doc, c ?? ctx())).toBe(true)
+      }
+    }
+  })
+})
+
+describe('mayHold', () => {
+  it('binds narratives and echoes to consent, nothing else', () => {
+    expect(DOC_KINDS.filter(isConsentBound)).toEqual(['narrative', 'echo'])
+    expect(isConsentBound(undefined)).toBe(false)
+  })
+
+  const holdRows: RuleRow[] = [
+    ['roster: even a removed member keeps it', DAVE, ROSTER_A, true],
+    ['roster: even an outsider', HEIDI, ROSTER_A, true],
+    ['profile: a private profile of another member', BOB, PROFILE_CAROL, true],
+    ['link: an outsider', GRACE, LINK, true],
+    ['narrative: a member', BOB, narrative(genesis(T)), true],
+    ['narrative: outsider', HEIDI, narrative(genesis(T)), false],
+    ['narrative: removed member', DAVE, narrative(genesis(T)), false],
+    ['withdrawn: records yes, content no (a member)', BOB, withdrawnT, false],
+    ['withdrawn: not even the author', ALICE, withdrawnT, false],
+    ['withdrawn by a removed co-author', ALICE, withdrawnByRemoved, false],
+    ['narrowed: who left the audience erases', BOB, narrowedT, false],
+    ['narrowed: the author keeps', ALICE, narrowedT, true],
+    ['federated over an active link', FRANK, narrative(genesis(F)), true],
+    ['federated over an ended link', FRANK, narrative(genesis(F)), false, ended],
+    ['narrowed from federated: the linked member erases', FRANK, narrowedF, false],
+    ['echo: a member', CAROL, echo([genesis(T)]), true],
+    ['echo: never wider than a private narrative', CAROL, echo([genesis(P)], F), false],
+    ['echo: narrative narrowed', BOB, echo([genesis(T), audienceRecord(ALICE, P, 20)]), false],
+    [
+      'echo: narrative withdrawn, not even its responder',
+      BOB,
+      echo([genesis(T), withdraw(ALICE)]),
+      false,
+    ],
+    ['echo: responder narrowed, the responder keeps', BOB, echo([genesis(T)], P), true],
+    ['echo: responder narrowed, another member', CAROL, echo([genesis(T)], P), false],
+    ['echo: across an active link', FRANK, echo([genesis(F)], F), true],
+    ['echo: across an ended link', FRANK, echo([genesis(F)], F), false, ended],
+  ]
+  it.each(holdRows)('%s', (_name, member, doc, expected, c) => {
+    expect(mayHold(member, doc, c ?? ctx())).toBe(expected)
+  })
+
+  it('is the content decision for consent-bound documents', () => {
+    for (const [, member, doc, , c] of [...rows, ...holdRows]) {
+      if (!isConsentBound(doc.kind)) continue
+      expect(mayHold(member, doc, c ?? ctx())).toBe(mayReceive(member, doc, c ?? ctx()).allowed)
+    }
+  })
+})
+
+describe('mayWrite', () => {
+  const writeRows: RuleRow[] = [
+    ['roster: its steward', ALICE, ROSTER_A, true],
+    ['roster: a member', BOB, ROSTER_A, false],
+    ['roster: a removed member', DAVE, ROSTER_A, false],
+    ['roster: the steward of a linked tribe', ERIN, ROSTER_A, false],
+    [
+      'roster: of an unknown tribe',
+      ALICE,
+      { kind: 'roster', tribeId: 'roster_bdddddddddddddddddddddddda' },
+      false,
+    ],
+    ['profile: its member', CAROL, PROFILE_CAROL, true],
+    ['profile: a steward', ALICE, PROFILE_CAROL, false],
+    ['narrative: its author', ALICE, narrative(genesis(T)), true],
+    ['narrative: a co-author', BOB, narrative(genesis(T, [ALICE, BOB])), true],
+    [
+      'narrative: a co-author who consented to nobody',
+      BOB,
+      narrative(genesis(T, [ALICE, BOB]), audienceRecord(BOB, P, 11)),
+      true,
+    ],
+    ['narrative: a member who may read it', CAROL, narrative(genesis(T)), false],
+    [
+      'narrative: a co-author added by a non-author',
+      BOB,
+      narrative(genesis(T), coauthor(BOB, CAROL)),
+      false,
+    ],
+    [
+      'narrative: a co-author added by its author',
+      BOB,
+      narrative(genesis(T), coauthor(BOB, ALICE)),
+      true,
+    ],
+    ['withdrawn: not even its author', ALICE, withdrawnT, false],
+    ['withdrawn by a removed co-author: the other author', ALICE, withdrawnByRemoved, false],
+    ['echo: its responder', BOB, echo([genesis(T)]), true],
+    ['echo: the narrative author', ALICE, echo([genesis(T)]), false],
+    [
+      'echo: responder after the narrative narrowed',
+      BOB,
+      echo([genesis(T), audienceRecord(ALICE, P, 20)]),
+      true,
+    ],
+    ['echo: narrative withdrawn', BOB, echo([genesis(T), withdraw(ALICE)]), false],
+    ['link: not even a steward of either tribe', ALICE, LINK, false],
+    ['link: nor the other', ERIN, LINK, false],
+  ]
+  it.each(writeRows)('%s', (_name, member, doc, expected, c) => {
+    expect(mayWrite(member, doc, c ?? ctx())).toBe(expected)
   })
 })

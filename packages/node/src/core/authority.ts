@@ -6,9 +6,14 @@ import {
   type DocDescriptor,
   echoAuthority,
   foldRoster,
+  isConsentBound,
+  kindOf,
   type LinkSnapshot,
   type MemberEntry,
+  mayHold,
   mayReceive,
+  mayReceiveRecords,
+  mayWrite,
   type NarrativeAuthority,
   narrativeAuthority,
   parseDocId,
@@ -69,8 +74,9 @@ export class AuthorityIndex {
   /** Forget what was derived from `docId` (its records or, for rosters, its content changed). */
   invalidate(docId: DocId): void {
     this.#inputs.delete(docId)
-    if (docId.startsWith('roster_')) this.#rosters = undefined
-    if (docId.startsWith('roster_') || docId.startsWith('link_')) this.#context = undefined
+    const kind = kindOf(docId)
+    if (kind === 'roster') this.#rosters = undefined
+    if (kind === 'roster' || kind === 'link') this.#context = undefined
   }
 
   async inputs(docId: DocId): Promise<AuthorityInput[]> {
@@ -263,55 +269,32 @@ export class AuthorityIndex {
   }
 
   /**
-   * May `peer` receive the document's records (no content)? Yes when it may receive
-   * the content, when it is owed a withdrawal's tombstone, or when it could have
-   * received the content under an earlier audience: a narrowing must reach the members
-   * who left the audience so they erase what they hold. Nobody else learns of it.
-   * (`ctx`: decide in another context, e.g. with an ended federation link.)
+   * May `peer` receive the document's records (no content)? The schema's
+   * {@link mayReceiveRecords} with current state (`ctx`: decide in another context, e.g.
+   * with an ended federation link).
    */
   async mayReceiveRecords(docId: DocId, peer: string, ctx?: ConsentContext): Promise<boolean> {
     const d = await this.descriptor(docId)
     if (!d) return false
-    const context = ctx ?? (await this.context())
-    const now = mayReceive(peer, d, context)
-    if (now.allowed || now.tombstone) return true
-    if (d.kind !== 'narrative') return false
-    const a = d.authority
-    const published = { ...a, status: 'published' as const }
-    return a.audienceHistory.some(
-      (st) =>
-        mayReceive(
-          peer,
-          {
-            kind: 'narrative',
-            authority: {
-              ...published,
-              audienceByAuthor: { ...a.audienceByAuthor, [st.member]: st.audience },
-            },
-          },
-          context,
-        ).allowed,
-    )
+    return mayReceiveRecords(peer, d, ctx ?? (await this.context()))
   }
 
-  /** May `author` write content (envelopes) of `docId` now? */
+  /**
+   * May `member` (this node's own member) keep the content of `docId`? The schema's
+   * {@link mayHold} with current state: content bound to consent without a valid genesis
+   * may not be kept (as {@link mayReceive} denies it).
+   */
+  async mayHold(docId: DocId, member: string): Promise<boolean> {
+    if (!isConsentBound(kindOf(docId))) return true
+    const d = await this.descriptor(docId)
+    return d !== undefined && mayHold(member, d, await this.context())
+  }
+
+  /** May `author` write content (envelopes) of `docId` now? (the schema's {@link mayWrite}) */
   async mayWrite(docId: DocId, author: string): Promise<boolean> {
     const d = await this.descriptor(docId)
     if (!d) return false
-    switch (d.kind) {
-      case 'roster': {
-        const roster = (await this.rosters()).get(d.tribeId)
-        return roster?.isSteward(author) ?? false
-      }
-      case 'profile':
-        return d.memberId === author
-      case 'narrative':
-        return d.authority.status === 'published' && d.authority.authors.includes(author)
-      case 'echo':
-        return d.narrative.status === 'published' && d.echo.responder === author
-      case 'link':
-        return false
-    }
+    return mayWrite(author, d, { rosters: await this.rosters() })
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { kindOf } from '@tapestry/crdt-schema'
 import { TapestryError } from '../errors.js'
 import { decodeSwarmKey, encodeSwarmKey, networkId } from '../net/swarm-key.js'
 import { writeFileAtomic } from '../secret-file.js'
@@ -154,7 +155,7 @@ export class TribeKeys {
     }
     const out: string[] = []
     for (const e of entries) {
-      if (!e.isDirectory() || !e.name.startsWith('roster_')) continue
+      if (!e.isDirectory() || kindOf(e.name) !== 'roster') continue
       const has = await readFile(this.file(e.name)).then(
         () => true,
         () => false,

@@ -11,7 +11,7 @@
  *
  *   0x87                       array(7)
  *   ├─ uint        version     = ENVELOPE_VERSION (1)
- *   ├─ text        docId       1..MAX_DOC_ID_BYTES printable ASCII, no "!"
+ *   ├─ text        docId       1..MAX_DOC_ID_BYTES, a document id's shape (isDocIdShape)
  *   ├─ bytes(32)   author      raw Ed25519 public key
  *   ├─ bytes(8)    writerId    per data directory
  *   ├─ uint        seq         1..2^53-1, per (author, writerId, docId)
@@ -38,6 +38,7 @@
  * Decoded byte fields may share memory with the input buffer: treat them as read-only.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
+import { isDocIdShape } from '@tapestry/crdt-schema'
 import { decode, encode } from 'cborg'
 import { MalformedEnvelopeError } from './errors.js'
 import { type DocId, ENVELOPE_VERSION, type Envelope, type SignedRecord } from './types.js'
@@ -71,8 +72,6 @@ const DECODE_OPTIONS = {
 const enc = new TextEncoder()
 const ENVELOPE_PREFIX = enc.encode(ENVELOPE_DOMAIN)
 const RECORD_PREFIX = enc.encode(RECORD_DOMAIN)
-// Printable ASCII without "!" (the store's key separator): what the store can key.
-const DOC_ID_RE = /^[\x22-\x7e]+$/
 const KIND_RE = /^[a-z0-9._/-]+$/
 
 function fail(detail: string, docId?: DocId): never {
@@ -96,13 +95,8 @@ function checkBytes(v: unknown, field: string, min: number, max: number, docId?:
 }
 
 function checkDocId(v: unknown): asserts v is DocId {
-  if (
-    typeof v !== 'string' ||
-    v.length === 0 ||
-    v.length > MAX_DOC_ID_BYTES ||
-    !DOC_ID_RE.test(v)
-  ) {
-    fail(`docId must be 1..${MAX_DOC_ID_BYTES} printable ASCII characters other than "!"`)
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_DOC_ID_BYTES || !isDocIdShape(v)) {
+    fail(`docId must be a document id of 1..${MAX_DOC_ID_BYTES} characters`)
   }
 }
 

@@ -28,7 +28,9 @@ import { randomBytes } from 'node:crypto'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { isDocIdShape } from '@tapestry/crdt-schema'
 import { base32 } from 'multiformats/bases/base32'
+import { MAX_DOC_ID_BYTES } from '../envelope/codec.js'
 import { UsageError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import { publicKeyFromMemberId } from '../identity/identity.js'
@@ -93,7 +95,6 @@ const INVITATION_KEYS = [
   'issuer',
 ] as const
 const TERMS_KEYS = INVITATION_KEYS.map((k) => (k === 'swarmKey' ? 'swarmKeyHash' : k))
-const DOC_ID_RE = /^[\x21-\x7e]{1,128}$/
 const DOMAIN_PREFIX = new TextEncoder().encode(INVITATION_DOMAIN)
 
 /** A fresh invitation id: 128 random bits in lowercase base32. */
@@ -269,7 +270,13 @@ function invitationProblem(
   const v = inv as Record<string, unknown>
   if (v.v !== INVITATION_VERSION) return `unsupported invitation version ${String(v.v)}`
   if (typeof v.id !== 'string' || !INVITATION_ID_RE.test(v.id)) return 'bad id'
-  if (typeof v.tribeId !== 'string' || !DOC_ID_RE.test(v.tribeId)) return 'bad tribe id'
+  if (
+    typeof v.tribeId !== 'string' ||
+    v.tribeId.length > MAX_DOC_ID_BYTES ||
+    !isDocIdShape(v.tribeId)
+  ) {
+    return 'bad tribe id'
+  }
   if (
     typeof v.tribeName !== 'string' ||
     v.tribeName.length === 0 ||

@@ -29,6 +29,7 @@
  * ```
  */
 
+import { type DocKind, kindOf } from '@tapestry/crdt-schema'
 import type { DocId, Envelope, SignedRecord, VersionVector, WriterKey } from '../envelope/types.js'
 
 /** Version of the store's private on-disk encoding, kept in its `meta` record. */
@@ -145,10 +146,9 @@ export function writerKeyOf(env: Pick<Envelope, 'author' | 'writerId'>): WriterK
   return `${toHex(env.author)}:${toHex(env.writerId)}`
 }
 
-/** The kind prefix of a document id (before the first `_`), `''` if none. */
-export function docKind(docId: DocId): string {
-  const i = docId.indexOf('_')
-  return i < 0 ? '' : docId.slice(0, i)
+/** The kind of a document id (the schema's `kindOf`), `''` for no known kind. */
+export function docKind(docId: DocId): DocKind | '' {
+  return kindOf(docId) ?? ''
 }
 
 function toHex(bytes: Uint8Array): string {

@@ -21,6 +21,7 @@
  * Example: the in-sync check of any number of documents is HELLO (≈ 40 bytes) and
  * DIGEST (≈ 25 bytes) each way plus MATCH (3 bytes).
  */
+import { isDocIdShape } from '@tapestry/crdt-schema'
 import { decode, encode } from 'cborg'
 import {
   AUTHOR_BYTES,
@@ -58,7 +59,6 @@ const DECODE_OPTIONS = {
 
 const WRITER_BYTES = AUTHOR_BYTES + WRITER_ID_BYTES
 const RECORD_ID_BYTES = 32
-const DOC_ID_RE = /^[\x21-\x7e]+$/
 const FLAG_REPLY = 1
 const FLAG_FINAL = 2
 
@@ -152,8 +152,8 @@ function bytes(v: unknown, what: string, min: number, max: number): Uint8Array {
   return v
 }
 
-function text(v: unknown, what: string, max: number, re?: RegExp): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max || (re && !re.test(v))) {
+function text(v: unknown, what: string, max: number, valid?: (s: string) => boolean): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max || (valid && !valid(v))) {
     fail(`${what} must be 1..${max} characters`)
   }
   return v
@@ -168,7 +168,7 @@ function array(v: unknown, what: string, max: number, length?: number): unknown[
 
 function decodeDocVector(v: unknown): DocVector {
   const [docId, vvRaw, idsRaw] = array(v, 'document vector', 3, 3)
-  const id = text(docId, 'docId', MAX_DOC_ID_BYTES, DOC_ID_RE)
+  const id = text(docId, 'docId', MAX_DOC_ID_BYTES, isDocIdShape)
   const vv = new Map<WriterKey, number>()
   let last = ''
   for (const entry of array(vvRaw, 'version vector', LIMITS.maxWritersPerDoc)) {
@@ -217,7 +217,7 @@ function decodeUnchecked(frame: Uint8Array): SyncMessage {
       return {
         type: 'hello',
         version: uint(v[1], 'version', 0xffff),
-        tribeId: text(v[2], 'tribeId', LIMITS.maxTribeIdChars, DOC_ID_RE),
+        tribeId: text(v[2], 'tribeId', LIMITS.maxTribeIdChars, isDocIdShape),
       }
     }
     case MessageType.digest:

@@ -14,22 +14,23 @@
  * the number of documents, so an in-sync check costs one DIGEST each way.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
+import { kindOf } from '@tapestry/crdt-schema'
 import { encode } from 'cborg'
 import type { VisibleDocument } from '../core/replication.js'
 import type { DocId } from '../envelope/types.js'
 import { docVectorWire } from './codec.js'
 import { BUCKET_HASH_BYTES, BUCKETS, ROOT_BYTES } from './messages.js'
 
-const RULE_KINDS = ['roster_', 'profile_', 'link_']
 const enc = new TextEncoder()
 
 export function isRulesDocument(docId: DocId): boolean {
-  return RULE_KINDS.some((k) => docId.startsWith(k))
+  const kind = kindOf(docId)
+  return kind === 'roster' || kind === 'profile' || kind === 'link'
 }
 
 export function bucketOf(docId: DocId): number {
   const h = sha256(enc.encode(docId))[0]!
-  if (docId.startsWith('roster_')) return h % 32
+  if (kindOf(docId) === 'roster') return h % 32
   if (isRulesDocument(docId)) return 32 + (h % 96)
   return BUCKETS / 2 + (h % (BUCKETS / 2))
 }
