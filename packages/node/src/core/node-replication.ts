@@ -1,3 +1,4 @@
+import { compareSyncOrder, kindOf, syncRank } from '@tapestry/crdt-schema'
 import {
   acceptEnvelope,
   BeyondCutoffError,
@@ -185,7 +186,7 @@ export class NodeReplication implements Replication {
   async #ingestRecords(records: readonly SignedRecord[], _from: string): Promise<IngestResult> {
     const result = emptyResult()
     // Genesis-like records first (rosters, then any record) so later ones can be judged.
-    const sorted = [...records].sort((a, b) => rank(a.docId) - rank(b.docId))
+    const sorted = [...records].sort((a, b) => syncRank(a.docId) - syncRank(b.docId))
     for (const rec of sorted) {
       if (!verifyRecord(rec)) {
         result.rejected.push({
@@ -206,7 +207,7 @@ export class NodeReplication implements Replication {
       if (rec.kind.startsWith('narrative.') && (await this.d.enforceConsent(rec.docId))) {
         this.#gaps.dropDocument(rec.docId)
       }
-      if (rec.docId.startsWith('roster_')) await this.d.rosterChanged(rec.docId)
+      if (kindOf(rec.docId) === 'roster') await this.d.rosterChanged(rec.docId)
     }
     return result
   }
@@ -214,10 +215,7 @@ export class NodeReplication implements Replication {
   async #ingestEnvelopes(envelopes: readonly Envelope[], from: string): Promise<IngestResult> {
     const result = emptyResult()
     const sorted = [...envelopes].sort(
-      (a, b) =>
-        rank(a.docId) - rank(b.docId) ||
-        (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0) ||
-        a.seq - b.seq,
+      (a, b) => compareSyncOrder(a.docId, b.docId) || a.seq - b.seq,
     )
     const batch = new IngestBatch()
     const refused: Refused = new Map()
@@ -266,7 +264,7 @@ export class NodeReplication implements Replication {
       result.applied++
     }
     for (const docId of new Set(stored.map((e) => e.docId))) {
-      if (docId.startsWith('roster_')) await this.d.rosterChanged(docId)
+      if (kindOf(docId) === 'roster') await this.d.rosterChanged(docId)
     }
   }
 
@@ -325,7 +323,7 @@ export class NodeReplication implements Replication {
         }
         result.rejected.push(rejection)
         if (!refused || !(decision.error instanceof BeyondCutoffError)) return false
-        if (!env.docId.startsWith('roster_')) return false
+        if (kindOf(env.docId) !== 'roster') return false
         refused.set(`${wk} ${env.seq}`, { env, rejection })
         return this.#contest(env, decision.error.cutoff, { from, result, batch, refused })
       }
@@ -333,7 +331,7 @@ export class NodeReplication implements Replication {
         // An honest store holds only what its own member may receive: content pushed by
         // a peer that ignored consent (or kept a withdrawn narrative) is refused here.
         // Rosters and profiles are exempt: they are what membership is decided from.
-        if (!(await this.#mayHold(env.docId))) {
+        if (!(await this.d.authority.mayHold(env.docId, this.memberId))) {
           result.rejected.push({
             code: 'NOT_IN_AUDIENCE',
             message: 'this member may not receive that document',
@@ -390,11 +388,6 @@ export class NodeReplication implements Replication {
     return applied
   }
 
-  async #mayHold(docId: DocId): Promise<boolean> {
-    if (!docId.startsWith('narrative_') && !docId.startsWith('echo_')) return true
-    return (await this.d.authority.mayReceive(docId, this.memberId)).allowed
-  }
-
   async #cutoff(docId: DocId, author: string, wk: string): Promise<number | undefined> {
     const tribeId = await this.d.authority.tribeOf(docId)
     if (!tribeId) return undefined
@@ -433,12 +426,13 @@ function storeFirst(batch: IngestBatch, next: Envelope): boolean {
   const last = batch.last
   if (!last || !isRuleDoc(last.docId)) return false
   if (last.docId !== next.docId) return true
-  return next.docId.startsWith('roster_') && !equalBytes(last.author, next.author)
+  return kindOf(next.docId) === 'roster' && !equalBytes(last.author, next.author)
 }
 
 /** Rosters and links: documents whose content decides what else is accepted. */
 function isRuleDoc(docId: string | undefined): boolean {
-  return docId !== undefined && (docId.startsWith('roster_') || docId.startsWith('link_'))
+  const kind = docId === undefined ? undefined : kindOf(docId)
+  return kind === 'roster' || kind === 'link'
 }
 
 /** Envelopes accepted in one ingest call and not yet stored, with their sequences. */
@@ -485,13 +479,6 @@ class IngestBatch {
     this.#bySeq.clear()
     return envs
   }
-}
-
-function rank(docId: string): number {
-  if (docId.startsWith('roster_')) return 0
-  if (docId.startsWith('profile_')) return 1
-  if (docId.startsWith('narrative_')) return 2
-  return 3
 }
 
 function emptyResult(): IngestResult {

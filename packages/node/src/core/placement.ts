@@ -13,7 +13,12 @@
  * - after a link ended, the records (never the content) of what crossed it still go to
  *   the members who could have received them, so erasure and its receipts travel.
  */
-import type { ConsentContext, FoldedLink, RosterView } from '@tapestry/crdt-schema'
+import {
+  type ConsentContext,
+  compareSyncOrder,
+  type FoldedLink,
+  type RosterView,
+} from '@tapestry/crdt-schema'
 import type { DocId, SignedRecord } from '../envelope/types.js'
 import { otherTribeOf } from '../federation/fold.js'
 import { everActive, isFoldedLink } from '../federation/link-consent.js'
@@ -177,13 +182,5 @@ export class Placement {
 }
 
 function inSyncOrder(docs: VisibleDocument[]): VisibleDocument[] {
-  return docs.sort((a, b) => rank(a.docId) - rank(b.docId) || (a.docId < b.docId ? -1 : 1))
-}
-
-function rank(docId: string): number {
-  if (docId.startsWith('roster_')) return 0
-  if (docId.startsWith('link_')) return 1
-  if (docId.startsWith('profile_')) return 2
-  if (docId.startsWith('narrative_')) return 3
-  return 4
+  return docs.sort((a, b) => compareSyncOrder(a.docId, b.docId))
 }

@@ -12,6 +12,7 @@ import {
   echoAuthority,
   encodeRecordPayload,
   formatAudience,
+  kindOf,
   type NarrativeAuthority,
   newBoundDocId,
   parseAudience,
@@ -105,7 +106,8 @@ export class TapestryNode implements NodeApi {
       // what was derived from a document as soon as it is written.
       written: (docId, what) => {
         // Authority comes from records, and from the content of rosters and links only.
-        if (what === 'record' || docId.startsWith('roster_') || docId.startsWith('link_')) {
+        const kind = kindOf(docId)
+        if (what === 'record' || kind === 'roster' || kind === 'link') {
           this.#authority.invalidate(docId)
         }
       },

@@ -25,6 +25,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Connection, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { prefixLogger } from '@libp2p/logger'
+import { kindOf } from '@tapestry/crdt-schema'
 import type { Network, NetworkKind } from '../core/network.js'
 import type { Replication, StoredItem } from '../core/replication.js'
 import { createTribeHost, type GateInfo, type TribeHost } from '../net/host.js'
@@ -596,7 +597,8 @@ export class Mesh {
         : item.type === 'record'
           ? item.record.docId
           : item.docId
-    if (docId.startsWith('roster_') || docId.startsWith('link_')) {
+    const kind = kindOf(docId)
+    if (kind === 'roster' || kind === 'link') {
       if (this.#refreshTimer) clearTimeout(this.#refreshTimer)
       this.#refreshTimer = setTimeout(() => {
         this.#refreshTimer = undefined
