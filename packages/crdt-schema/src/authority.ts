@@ -1,7 +1,7 @@
 /**
  * Authority records: the signed statements beside Yjs content that say who
  * wrote a narrative, who its authors are, where each author consents it may go,
- * and whether it was withdrawn (DESIGN.md, "Documents and authority"). The node
+ * and whether it was withdrawn (docs/DESIGN.md, "Documents and authority"). The node
  * signs `encodeRecordPayload(record)` (adding its own domain separation) and
  * stores record + signer + signature; this package defines the payloads.
  *

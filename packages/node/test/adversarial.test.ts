@@ -7,7 +7,7 @@ import { makeMember, makeTribe, pull, type TestMember } from './helpers/tribe.js
 /**
  * Misbehaving members built from the real code: a node whose send decisions ignore
  * consent, and one that kept a withdrawn narrative's envelopes and replays them. The
- * honest nodes' stores must stay correct (DESIGN.md invariants 3 and 4).
+ * honest nodes' stores must stay correct (docs/DESIGN.md, "Invariants" 3 and 4).
  */
 
 /** Every record and envelope `node` holds for the tribe, whoever may receive them. */
