@@ -4,12 +4,15 @@
  * test runner: suites take the runner's functions as an argument.
  *
  * @example
- * import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+ * import { afterEach, beforeEach, describe, expect, it } from '<your test runner>'
  * import { MemoryEnvelopeStore } from '@tapestry/node'
  * import { runEnvelopeStoreContract } from '@tapestry/node/testing'
  * runEnvelopeStoreContract('memory', async () => ({ store: new MemoryEnvelopeStore(), cleanup: async () => {} }),
  *   { describe, it, expect, beforeEach, afterEach })
  */
+
+export type { Link, LinkedReplication, LinkSide } from './session-link.js'
+export { link, mulberry32, waitFor } from './session-link.js'
 export type { ContractAssertion, ContractRunner, StoreHarness } from './store-contract.js'
 export { runEnvelopeStoreContract } from './store-contract.js'
 export type { FakeWriter } from './store-fixtures.js'

@@ -3,7 +3,7 @@
  * implementation's test file calls `runEnvelopeStoreContract` with a factory and its test
  * runner's functions, so this library never imports a test runner:
  *
- *   import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+ *   import { afterEach, beforeEach, describe, expect, it } from '<your test runner>'
  *   runEnvelopeStoreContract('MemoryEnvelopeStore', async () => ({ store, cleanup }),
  *     { describe, it, expect, beforeEach, afterEach })
  */
@@ -27,7 +27,7 @@ const OTHER = 'echo_bbbb'
 
 type Ctor = abstract new (...args: never[]) => unknown
 
-/** The matchers the contract uses; a Jest/Vitest-style `expect(value)` result satisfies it. */
+/** The matchers the contract uses; a Jest-style `expect(value)` result satisfies it. */
 export interface ContractAssertion {
   toBe(expected: unknown): void
   toEqual(expected: unknown): void
@@ -42,7 +42,7 @@ export interface ContractAssertion {
   }
 }
 
-/** The test runner's functions the contract registers its cases with (vitest's fit). */
+/** The test runner's functions the contract registers its cases with. */
 export interface ContractRunner {
   describe(name: string, body: () => void): unknown
   it(name: string, body: () => Promise<void> | void): unknown
