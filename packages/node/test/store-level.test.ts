@@ -12,7 +12,7 @@ import {
   StoreLockedError,
   StoreVersionError,
 } from '../src/store/index.js'
-import { runEnvelopeStoreContract } from './helpers/store-contract.js'
+import { runEnvelopeStoreContract } from '../src/testing/index.js'
 import {
   buildStoreForChild,
   filesContaining,
@@ -24,10 +24,14 @@ import {
 } from './helpers/store-files.js'
 import { fakeRecord, fakeWriter } from './helpers/store-fixtures.js'
 
-runEnvelopeStoreContract('LevelEnvelopeStore', async () => {
-  const dir = await tempDir()
-  return { store: new LevelEnvelopeStore(join(dir, 'store')), cleanup: () => removeDir(dir) }
-})
+runEnvelopeStoreContract(
+  'LevelEnvelopeStore',
+  async () => {
+    const dir = await tempDir()
+    return { store: new LevelEnvelopeStore(join(dir, 'store')), cleanup: () => removeDir(dir) }
+  },
+  { describe, it, expect, beforeEach, afterEach },
+)
 
 const DOC = 'narrative_aaaa'
 const OTHER = 'narrative_bbbb'

@@ -4,8 +4,8 @@ import { signEnvelope } from '../src/envelope/sign.js'
 import type { Envelope } from '../src/envelope/types.js'
 import { encodeMessage } from '../src/sync/codec.js'
 import { SyncDecodeError, SyncForgeryError, SyncStateError } from '../src/sync/errors.js'
+import { link, waitFor } from '../src/testing/index.js'
 import { FakeReplication, FakeWorld, fakeIdentity } from './helpers/mesh-fake-replication.js'
-import { link, waitFor } from './helpers/mesh-link.js'
 
 const T = 'roster_btribe'
 

@@ -1,15 +1,19 @@
 /**
- * The contract every `EnvelopeStore` passes (see src/store/envelope-store.ts). Each
- * implementation's test file calls `runEnvelopeStoreContract` with a factory.
+ * The contract every `EnvelopeStore` passes (see store/envelope-store.ts). Each
+ * implementation's test file calls `runEnvelopeStoreContract` with a factory and its test
+ * runner's functions, so this library never imports a test runner:
+ *
+ *   import { afterEach, beforeEach, describe, expect, it } from '<your test runner>'
+ *   runEnvelopeStoreContract('MemoryEnvelopeStore', async () => ({ store, cleanup }),
+ *     { describe, it, expect, beforeEach, afterEach })
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { EnvelopeStore } from '../../src/store/index.js'
+import type { EnvelopeStore } from '../store/index.js'
 import {
   EquivocationError,
   InvalidStoreKeyError,
   RecordConflictError,
   StoreClosedError,
-} from '../../src/store/index.js'
+} from '../store/index.js'
 import { fakeRecord, fakeWriter, ids } from './store-fixtures.js'
 
 export interface StoreHarness {
@@ -21,7 +25,38 @@ export interface StoreHarness {
 const DOC = 'narrative_aaaa'
 const OTHER = 'echo_bbbb'
 
-export function runEnvelopeStoreContract(name: string, make: () => Promise<StoreHarness>): void {
+type Ctor = abstract new (...args: never[]) => unknown
+
+/** The matchers the contract uses; a Jest-style `expect(value)` result satisfies it. */
+export interface ContractAssertion {
+  toBe(expected: unknown): void
+  toEqual(expected: unknown): void
+  toBeUndefined(): void
+  toBeInstanceOf(expected: Ctor): void
+  toContain(expected: unknown): void
+  toHaveLength(expected: number): void
+  toMatchObject(expected: object): void
+  readonly rejects: {
+    toBeInstanceOf(expected: Ctor): PromiseLike<unknown>
+    toMatchObject(expected: object): PromiseLike<unknown>
+  }
+}
+
+/** The test runner's functions the contract registers its cases with. */
+export interface ContractRunner {
+  describe(name: string, body: () => void): unknown
+  it(name: string, body: () => Promise<void> | void): unknown
+  beforeEach(body: () => Promise<void> | void): unknown
+  afterEach(body: () => Promise<void> | void): unknown
+  expect(actual: unknown): ContractAssertion
+}
+
+export function runEnvelopeStoreContract(
+  name: string,
+  make: () => Promise<StoreHarness>,
+  runner: ContractRunner,
+): void {
+  const { describe, it, expect, beforeEach, afterEach } = runner
   describe(`EnvelopeStore contract: ${name}`, () => {
     let h: StoreHarness
     let store: EnvelopeStore

@@ -1,11 +1,19 @@
 /**
- * Two sync sessions joined by an in-memory pipe: frames are delivered in order, one at
- * a time, and `send` resolves when the receiver has handled the frame (a buffer of
- * zero: the strictest backpressure). Counts bytes each way and records close errors.
+ * Two sync sessions joined by an in-memory pipe over the session seam (`SyncSession`'s
+ * `transport`): frames are delivered in order, one at a time, and `send` resolves when the
+ * receiver has handled the frame (a buffer of zero: the strictest backpressure). Counts
+ * bytes each way and records close errors. With `jitterMs` each frame waits a random
+ * 0..jitterMs drawn from `seed`, so several links interleave in a seeded random order
+ * (the same seed replays the same delays).
  */
-import type { SyncError } from '../../src/sync/errors.js'
-import { type SessionEvent, SyncSession, type SyncSessionOptions } from '../../src/sync/session.js'
-import type { FakeReplication } from './mesh-fake-replication.js'
+import type { Replication, StoredItem } from '../core/replication.js'
+import type { SyncError } from '../sync/errors.js'
+import { type SessionEvent, SyncSession, type SyncSessionOptions } from '../sync/session.js'
+
+/** A replication whose stored items can be watched, so live offers reach open sessions. */
+export type LinkedReplication = Replication & {
+  onStored(listener: (item: StoredItem) => void): unknown
+}
 
 export interface LinkSide {
   session: SyncSession
@@ -24,8 +32,8 @@ export interface Link {
 }
 
 /** Every node's live offers go to all its open sessions. */
-const hubs = new WeakMap<FakeReplication, Set<SyncSession>>()
-function hub(rep: FakeReplication): Set<SyncSession> {
+const hubs = new WeakMap<LinkedReplication, Set<SyncSession>>()
+function hub(rep: LinkedReplication): Set<SyncSession> {
   const known = hubs.get(rep)
   if (known) return known
   const sessions = new Set<SyncSession>()
@@ -37,14 +45,20 @@ function hub(rep: FakeReplication): Set<SyncSession> {
 }
 
 export function link(
-  ra: FakeReplication,
-  rb: FakeReplication,
+  ra: LinkedReplication,
+  rb: LinkedReplication,
   tribeId: string,
-  opts: Partial<SyncSessionOptions> & { delayMs?: number; keepFrames?: boolean } = {},
+  opts: Partial<SyncSessionOptions> & {
+    delayMs?: number
+    jitterMs?: number
+    seed?: number
+    keepFrames?: boolean
+  } = {},
 ): Link {
-  const { delayMs = 0, keepFrames = false, ...sessionOpts } = opts
+  const { delayMs = 0, jitterMs = 0, seed = 1, keepFrames = false, ...sessionOpts } = opts
+  const random = mulberry32(seed)
   let cut = false
-  const mk = (rep: FakeReplication, peer: FakeReplication, initiate: boolean): LinkSide => {
+  const mk = (rep: LinkedReplication, peer: LinkedReplication, initiate: boolean): LinkSide => {
     const side = {
       events: [] as SessionEvent[],
       bytes: 0,
@@ -66,7 +80,8 @@ export function link(
           if (cut || side.closed) throw new Error('link closed')
           side.bytes += frame.byteLength
           if (keepFrames) side.frames.push(frame)
-          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
+          const wait = delayMs + (jitterMs > 0 ? Math.floor(random() * (jitterMs + 1)) : 0)
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait))
           await other(side).session.receive(frame)
         },
         close: (err) => {
@@ -97,6 +112,18 @@ export function link(
   }
 }
 
+/** A small seeded PRNG (mulberry32): numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let t = seed >>> 0
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0
+    let x = Math.imul(t ^ (t >>> 15), 1 | t)
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Polls `cond` every 10 ms until it holds; throws after `ms`. */
 export async function waitFor(
   cond: () => boolean | Promise<boolean>,
   ms = 20_000,
