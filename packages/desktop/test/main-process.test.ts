@@ -267,7 +267,7 @@ describe('the tapestry ui child and the Node bridge client', () => {
       'the upsert event',
     )
     await expect(bridge.call('show', ['narrative_nope'])).rejects.toMatchObject({ code: 'USAGE' })
-    await expect(bridge.call('tribeKey', [{}])).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    await expect(bridge.call('tribeKey', [{}])).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' })
 
     await ui.stop()
     await until(() => links.at(-1) === false, 'the link reported down')

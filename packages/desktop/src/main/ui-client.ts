@@ -1,4 +1,4 @@
-import { BridgeError, type TapestryBridge } from '../shared/bridge.js'
+import { BridgeError, httpBridgeError, type TapestryBridge } from '../shared/bridge.js'
 import type { UiEvent, UiSnapshot } from '../shared/wire.js'
 
 export interface UiClientOptions {
@@ -29,16 +29,8 @@ export function createUiClient(opts: UiClientOptions): TapestryBridge {
         hint: 'restart Tapestry',
       })
     }
-    const body = (await res.json().catch(() => undefined)) as
-      | { error?: { code?: string; message?: string; hint?: string } }
-      | undefined
-    if (!res.ok) {
-      throw new BridgeError({
-        code: body?.error?.code ?? `HTTP_${res.status}`,
-        message: body?.error?.message ?? `HTTP ${res.status}`,
-        hint: body?.error?.hint,
-      })
-    }
+    const body: unknown = await res.json().catch(() => undefined)
+    if (!res.ok) throw httpBridgeError(res.status, body)
     return body
   }
   return {

@@ -1,4 +1,4 @@
-import { BridgeError, type TapestryBridge } from '../shared/bridge.js'
+import { BridgeError, httpBridgeError, type TapestryBridge } from '../shared/bridge.js'
 import type { UiEvent, UiSnapshot } from '../shared/wire.js'
 
 /** The bridge of a page served by `tapestry ui`: the token comes from the page's address. */
@@ -25,14 +25,7 @@ export function httpBridge(token: string): TapestryBridge {
     } catch {
       body = undefined
     }
-    if (!res.ok) {
-      const e = (body as { error?: { code?: string; message?: string; hint?: string } })?.error
-      throw new BridgeError({
-        code: e?.code ?? `HTTP_${res.status}`,
-        message: e?.message ?? `HTTP ${res.status}`,
-        hint: e?.hint,
-      })
-    }
+    if (!res.ok) throw httpBridgeError(res.status, body)
     return body
   }
   return {

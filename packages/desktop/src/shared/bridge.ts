@@ -9,7 +9,8 @@
  * - `snapshot()` resolves to the current projection, or rejects with a `BridgeError`
  *   (code `NODE_UNREACHABLE` while the node is away, `LINK_DOWN` when nothing answers).
  * - `call(method, args)` runs one NodeApi method on the node; errors keep the node's
- *   `code` and `hint`; a method the node lacks rejects with code `NOT_AVAILABLE`.
+ *   `code` and `hint`; a method the node lacks rejects with code `NOT_AVAILABLE` (the
+ *   node's API has it, this node does not) or `UNKNOWN_METHOD` (no such method).
  * - `subscribe(onEvent, onLink)` delivers every UiEvent in order and reports the link
  *   (true once events flow, false when they stop; it reconnects by itself) until the
  *   returned function is called.
@@ -38,6 +39,20 @@ export class BridgeError extends Error {
     this.code = data.code
     this.hint = data.hint
   }
+}
+
+/** The codes of a call the node does not offer: the page says so, not that it failed. */
+export const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['NOT_AVAILABLE', 'UNKNOWN_METHOD'])
+
+/** The BridgeError of a failed HTTP reply from `tapestry ui`: its `{error}` body, or the status. */
+export function httpBridgeError(status: number, body: unknown): BridgeError {
+  const e = (body as { error?: { code?: unknown; message?: unknown; hint?: unknown } } | undefined)
+    ?.error
+  return new BridgeError({
+    code: typeof e?.code === 'string' ? e.code : `HTTP_${status}`,
+    message: typeof e?.message === 'string' ? e.message : `HTTP ${status}`,
+    hint: typeof e?.hint === 'string' ? e.hint : undefined,
+  })
 }
 
 /** Channel names between the Electron preload and main process. */

@@ -25,12 +25,8 @@ export class ControlClient implements NodeApi {
         'check that `tapestry start` is still running for this data directory',
       )
     }
-    const body = (await res.json()) as { error?: { code: string; message: string; hint?: string } }
-    if (!res.ok) {
-      const e = body.error
-      throw new TapestryError(e?.code ?? 'INTERNAL', e?.message ?? `HTTP ${res.status}`, e?.hint)
-    }
-    return body as T
+    if (!res.ok) throw await replyError(res)
+    return (await res.json()) as T
   }
 
   status: NodeApi['status'] = () => this.call('status')
@@ -72,7 +68,8 @@ export class ControlClient implements NodeApi {
       headers: { authorization: `Bearer ${this.info.token}` },
       signal,
     })
-    if (!res.ok || !res.body) throw new TapestryError('UNAUTHORIZED', `events: HTTP ${res.status}`)
+    if (!res.ok) throw await replyError(res)
+    if (!res.body) throw new TapestryError('INTERNAL', 'events: the node sent no stream')
     onOpen?.()
     const decoder = new TextDecoder()
     let buffered = ''
@@ -98,4 +95,13 @@ export class ControlClient implements NodeApi {
       if (!signal.aborted) throw err
     }
   }
+}
+
+/** The TapestryError of a failed reply: its `{"error":{code,message,hint}}` body (http/rpc.ts). */
+async function replyError(res: Response): Promise<TapestryError> {
+  const body = (await res.json().catch(() => undefined)) as
+    | { error?: { code?: string; message?: string; hint?: string } }
+    | undefined
+  const e = body?.error
+  return new TapestryError(e?.code ?? 'INTERNAL', e?.message ?? `HTTP ${res.status}`, e?.hint)
 }

@@ -1,10 +1,18 @@
-import { timingSafeEqual } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, sep } from 'node:path'
 import type { NodeApi } from '../core/node-api.js'
 import { TapestryError, toTapestryError } from '../errors.js'
+import {
+  closeServer,
+  listenLoopback,
+  openEvents,
+  refusal,
+  rpcMethod,
+  sendError,
+  sendJson,
+  serveRpc,
+} from '../http/rpc.js'
 import type { UiBackend } from './backend.js'
 import { Projection } from './projection.js'
 import type { UiEvent, UiSnapshot } from './wire.js'
@@ -21,7 +29,8 @@ import type { UiEvent, UiSnapshot } from './wire.js'
  *
  * Every request needs the token (query or bearer), a Host naming this listener, and, when
  * the browser sends one, an Origin of this listener and no `Sec-Fetch-Site: cross-site`:
- * other sites in the same browser (DNS rebinding, cross-site requests) get nothing.
+ * other sites in the same browser (DNS rebinding, cross-site requests) get nothing
+ * (http/rpc.ts: the checks and the status of each error code, shared with the control API).
  */
 export interface UiServerOptions {
   backend: UiBackend
@@ -100,7 +109,6 @@ const CSP = [
 
 export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const { backend } = opts
-  const expected = Buffer.from(opts.token)
   const projection = new Projection({
     narratives: (q) => backend.api().narratives(q),
     show: (id) => backend.api().show(id),
@@ -234,117 +242,78 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const self = [`127.0.0.1:${port}`, `localhost:${port}`]
-    if (!self.includes(req.headers.host ?? '')) {
-      return sendError(res, 421, new TapestryError('BAD_HOST', 'wrong Host header'))
-    }
-    const origin = req.headers.origin
-    if (
-      (origin !== undefined && !self.some((h) => origin === `http://${h}`)) ||
-      req.headers['sec-fetch-site'] === 'cross-site'
-    ) {
-      return sendError(
-        res,
-        403,
-        new TapestryError('BAD_ORIGIN', 'requests from other sites are refused'),
-      )
-    }
-    if (!authorized(req, url, expected)) {
-      return sendError(
-        res,
-        401,
-        new TapestryError(
-          'UNAUTHORIZED',
-          'missing or wrong token',
-          'open the address `tapestry ui` printed, token included',
-        ),
-      )
-    }
+    const refused = refusal(req, url, {
+      port,
+      token: opts.token,
+      tokenHint: 'open the address `tapestry ui` printed, token included',
+    })
+    if (refused) return replyError(res, refused)
     if (url.pathname === '/api/events' && req.method === 'GET') {
-      res.writeHead(200, {
-        ...securityHeaders(),
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-      })
-      res.write(
-        `data: ${JSON.stringify({ type: 'hello', online: backend.online() } satisfies UiEvent)}\n\n`,
-      )
+      openEvents(
+        res,
+        securityHeaders(),
+      )({
+        type: 'hello',
+        online: backend.online(),
+      } satisfies UiEvent)
       clients.add(res)
       res.on('close', () => clients.delete(res))
       return
     }
     if (url.pathname === '/api/snapshot' && req.method === 'GET') {
       try {
-        return sendJson(res, 200, await snapshot())
+        return reply(res, 200, await snapshot())
       } catch (err) {
         const e = toTapestryError(err)
-        return sendError(res, e.code === 'NODE_UNREACHABLE' ? 503 : 500, e)
+        return replyError(res, e, e.code === 'NODE_UNREACHABLE' ? undefined : 500)
       }
     }
-    const rpc = /^\/api\/rpc\/([A-Za-z]+)$/.exec(url.pathname)
-    if (rpc && req.method === 'POST') return handleRpc(req, res, rpc[1]!)
+    const method = rpcMethod('/api', url.pathname)
+    if (method !== undefined && req.method === 'POST') {
+      return serveRpc(req, res, {
+        method,
+        methods: UI_RPC_METHODS,
+        maxBody: MAX_BODY,
+        invoke,
+        headers: securityHeaders(),
+      })
+    }
     if (url.pathname.startsWith('/api/')) {
-      return sendError(
+      return replyError(
         res,
-        404,
         new TapestryError('NOT_FOUND', `no route ${req.method} ${url.pathname}`),
       )
     }
     if (req.method !== 'GET') {
-      return sendError(res, 405, new TapestryError('BAD_REQUEST', 'method not allowed'))
+      return replyError(res, new TapestryError('METHOD_NOT_ALLOWED', 'method not allowed'))
     }
     return serveFile(res, opts.rendererDir, url.pathname, opts.token)
   }
 
-  const handleRpc = async (req: IncomingMessage, res: ServerResponse, method: string) => {
-    if (!(UI_RPC_METHODS as readonly string[]).includes(method)) {
-      return sendError(res, 404, new TapestryError('NOT_FOUND', `no method ${method}`))
+  const invoke = async (method: string, args: unknown[]): Promise<unknown> => {
+    const api = backend.api()
+    const fn = api[method as keyof NodeApi] as unknown
+    if (typeof fn !== 'function') {
+      throw new TapestryError('NOT_AVAILABLE', `this node does not offer ${method} yet`)
     }
-    let args: unknown
-    try {
-      args = JSON.parse((await readBody(req)) || '[]')
-    } catch (err) {
-      return sendError(res, 400, toTapestryError(err))
-    }
-    if (!Array.isArray(args)) {
-      return sendError(res, 400, new TapestryError('BAD_REQUEST', 'body must be a JSON array'))
-    }
-    try {
-      const api = backend.api()
-      const fn = api[method as keyof NodeApi] as unknown
-      if (typeof fn !== 'function') {
-        return sendError(
-          res,
-          501,
-          new TapestryError('NOT_AVAILABLE', `this node does not offer ${method} yet`),
-        )
-      }
-      const result = await (fn as (...a: unknown[]) => Promise<unknown>).apply(api, args)
-      // Authority records (withdrawal, audience, co-author) emit no document event.
-      const touched = touchedNarrative(method, args, result)
-      if (touched)
-        await enqueue(async () => {
-          const change = await projection.refresh(touched)
-          if (change) broadcast(change)
-        })
-      return sendJson(res, 200, result ?? null)
-    } catch (err) {
-      const e = toTapestryError(err)
-      return sendError(res, statusFor(e.code), e)
-    }
+    const result = await (fn as (...a: unknown[]) => Promise<unknown>).apply(api, args)
+    // Authority records (withdrawal, audience, co-author) emit no document event.
+    const touched = touchedNarrative(method, args, result)
+    if (touched)
+      await enqueue(async () => {
+        const change = await projection.refresh(touched)
+        if (change) broadcast(change)
+      })
+    return result
   }
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err) => {
-      if (!res.headersSent) sendError(res, 500, toTapestryError(err))
+      if (!res.headersSent) replyError(res, err, 500)
       else res.destroy()
     })
   })
-  server.headersTimeout = 10_000
-  server.requestTimeout = 60_000
-
-  port = await listen(server, opts.port)
+  port = await listenLoopback(server, opts.port)
   return {
     port,
     url: `http://127.0.0.1:${port}/?token=${encodeURIComponent(opts.token)}`,
@@ -354,32 +323,10 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       if (flushTimer) clearTimeout(flushTimer)
       for (const res of clients) res.end()
       clients.clear()
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
+      await closeServer(server)
       await serial
     },
   }
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err)
-    server.once('error', onError)
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', onError)
-      resolve((server.address() as AddressInfo).port)
-    })
-  })
-}
-
-function authorized(req: IncomingMessage, url: URL, expected: Buffer): boolean {
-  const header = req.headers.authorization
-  const given = header?.startsWith('Bearer ') ? header.slice(7) : url.searchParams.get('token')
-  if (!given) return false
-  const buf = Buffer.from(given)
-  return buf.length === expected.length && timingSafeEqual(buf, expected)
 }
 
 function touchedNarrative(method: string, args: unknown[], result: unknown): string | undefined {
@@ -407,13 +354,13 @@ async function serveFile(
   const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
   const file = normalize(join(root, rel))
   if (!file.startsWith(normalize(root) + sep)) {
-    return sendError(res, 404, new TapestryError('NOT_FOUND', 'no such file'))
+    return replyError(res, new TapestryError('NOT_FOUND', 'no such file'))
   }
   let data: Buffer
   try {
     data = await readFile(file)
   } catch {
-    return sendError(res, 404, new TapestryError('NOT_FOUND', `no file ${pathname}`))
+    return replyError(res, new TapestryError('NOT_FOUND', `no file ${pathname}`))
   }
   const type = TYPES[extname(file)] ?? 'application/octet-stream'
   if (rel === 'index.html') {
@@ -450,41 +397,11 @@ function securityHeaders(): Record<string, string> {
   }
 }
 
-function statusFor(code: string): number {
-  if (code === 'NOT_FOUND') return 404
-  if (code === 'FORBIDDEN' || code === 'NOT_AUTHORIZED') return 403
-  if (code === 'NODE_UNREACHABLE') return 503
-  if (code === 'INTERNAL') return 500
-  return 400
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  sendJson(res, status, body, securityHeaders())
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > MAX_BODY) {
-        reject(new TapestryError('TOO_LARGE', `request body over ${MAX_BODY} bytes`))
-        req.destroy()
-        return
-      }
-      chunks.push(c)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, {
-    ...securityHeaders(),
-    'content-type': 'application/json',
-    'cache-control': 'no-store',
-  })
-  res.end(JSON.stringify(body))
-}
-
-function sendError(res: ServerResponse, status: number, err: TapestryError): void {
-  sendJson(res, status, { error: err.toJSON() })
+/** An error reply under this server's security headers; `status` defaults to `statusFor`. */
+function replyError(res: ServerResponse, err: unknown, status?: number): void {
+  sendError(res, err, { headers: securityHeaders(), ...(status ? { status } : {}) })
 }

@@ -1,10 +1,9 @@
-import { BridgeError } from '../../shared/bridge.js'
+import { BridgeError, UNAVAILABLE_CODES } from '../../shared/bridge.js'
 
 /** An error as a person reads it: what happened, and what to do next. */
 export function ErrorNote({ error }: { error: unknown }) {
   const e = error instanceof BridgeError ? error : undefined
-  const unavailable =
-    e?.code === 'NOT_AVAILABLE' || (e?.code === 'NOT_FOUND' && e.message.startsWith('no method'))
+  const unavailable = e !== undefined && UNAVAILABLE_CODES.has(e.code)
   return (
     <div class={unavailable ? 'note' : 'note error'} role={unavailable ? 'status' : 'alert'}>
       <p>
