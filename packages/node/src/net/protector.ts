@@ -39,7 +39,6 @@
 import { randomBytes } from 'node:crypto'
 import type {
   AbortOptions,
-  ComponentLogger,
   ConnectionProtector,
   MessageStream,
   StreamCloseEvent,
@@ -84,10 +83,6 @@ export interface TribeProtectorInit {
   handshakeTimeout?: number
   /** Called once a connection's key is known (before the security handshake). */
   onAdmission?: (admission: KeyAdmission, remoteAddr: Multiaddr | undefined) => void
-}
-
-export interface TribeProtectorComponents {
-  logger?: ComponentLogger
 }
 
 /** Anything that carries the raw connection: a MultiaddrConnection or a libp2p Connection. */
@@ -245,13 +240,6 @@ export class TribeProtector implements ConnectionProtector {
       { once: true },
     )
   }
-}
-
-/** The libp2p service-style factory: `connectionProtector: tribeProtector({ keys })`. */
-export function tribeProtector(
-  init: TribeProtectorInit,
-): (components?: TribeProtectorComponents) => TribeProtector {
-  return () => new TribeProtector(init)
 }
 
 interface PnetMessageStreamInit {

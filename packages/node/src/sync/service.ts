@@ -9,7 +9,7 @@
  * session that ends while the peer stays connected is reopened (with backoff).
  */
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
-import type { Replication, StoredItem } from '../core/replication.js'
+import type { Replication } from '../core/replication.js'
 import { FrameError } from '../net/errors.js'
 import { type FramedStream, framed, openFramedStream } from '../net/frames.js'
 import { SyncDecodeError, type SyncError, SyncNotMemberError } from './errors.js'
@@ -69,10 +69,6 @@ export class SyncService {
     this.#o = opts
   }
 
-  get tribeId(): string {
-    return this.#o.tribeId
-  }
-
   async start(): Promise<void> {
     if (this.#running) return
     this.#running = true
@@ -105,15 +101,6 @@ export class SyncService {
 
   sessions(): SyncSession[] {
     return [...this.#sessions.values()].map((s) => s.session)
-  }
-
-  session(peer: string): SyncSession | undefined {
-    return this.#sessions.get(peer)?.session
-  }
-
-  /** Offers a newly stored item to every session (each checks consent). */
-  offer(item: StoredItem): void {
-    for (const { session } of this.#sessions.values()) session.offer(item)
   }
 
   /** Starts a digest round with every peer now. */
